@@ -1,0 +1,189 @@
+//! INFO in Redis's format, and the server-wide counters behind it.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+
+use super::Ctx;
+use crate::protocol::encode::ReplyWriter;
+
+/// Server-wide counters (Redis's `# Stats` names).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Connections accepted.
+    pub connections_received: AtomicU64,
+    /// Connections refused at `maxclients`.
+    pub rejected_connections: AtomicU64,
+    /// Commands processed (local and forwarded).
+    pub commands_processed: AtomicU64,
+    /// Bytes read from clients.
+    pub net_input_bytes: AtomicU64,
+    /// Bytes written to clients.
+    pub net_output_bytes: AtomicU64,
+    /// Connections closed for a protocol error.
+    pub protocol_errors: AtomicU64,
+    /// Clients disconnected for exceeding the output buffer limit.
+    pub output_limit_disconnects: AtomicU64,
+}
+
+impl Stats {
+    /// Add to a counter.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+fn get(c: &AtomicU64) -> u64 {
+    c.load(Ordering::Relaxed)
+}
+
+type Section = fn(&Ctx, &mut String);
+
+/// Sections in the order INFO prints them, by lowercase name.
+const SECTIONS: &[(&str, Section)] = &[
+    ("server", server),
+    ("clients", clients),
+    ("memory", memory),
+    ("stats", stats),
+    ("upstream", upstream),
+];
+
+/// INFO [section ...]: `default`, `all` and `everything` print every section.
+pub fn run(ctx: &Ctx, args: &[Bytes], w: &mut ReplyWriter) {
+    let wanted: Vec<String> = args
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_lowercase())
+        .collect();
+    let all = wanted.is_empty()
+        || wanted
+            .iter()
+            .any(|s| matches!(s.as_str(), "all" | "default" | "everything"));
+    let mut out = String::new();
+    for (name, section) in SECTIONS {
+        if all || wanted.iter().any(|s| s == name) {
+            if !out.is_empty() {
+                out.push_str("\r\n");
+            }
+            section(ctx, &mut out);
+        }
+    }
+    w.verbatim(&out);
+}
+
+fn title(out: &mut String, name: &str) {
+    let _ = write!(out, "# {name}\r\n");
+}
+
+fn field(out: &mut String, key: &str, value: impl std::fmt::Display) {
+    let _ = write!(out, "{key}:{value}\r\n");
+}
+
+fn server(ctx: &Ctx, out: &mut String) {
+    title(out, "Server");
+    field(out, "redis_version", super::REDIS_COMPAT_VERSION);
+    field(out, "respite_version", env!("CARGO_PKG_VERSION"));
+    field(out, "redis_mode", "standalone");
+    field(out, "os", std::env::consts::OS);
+    field(out, "arch_bits", usize::BITS);
+    field(out, "process_id", std::process::id());
+    field(out, "tcp_port", ctx.listen.port());
+    field(out, "uptime_in_seconds", ctx.started.elapsed().as_secs());
+    field(
+        out,
+        "uptime_in_days",
+        ctx.started.elapsed().as_secs() / 86400,
+    );
+    field(
+        out,
+        "executable",
+        std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    );
+}
+
+fn clients(ctx: &Ctx, out: &mut String) {
+    let entries = ctx.clients.entries();
+    title(out, "Clients");
+    field(out, "connected_clients", entries.len());
+    field(out, "maxclients", ctx.config.server.maxclients);
+    field(
+        out,
+        "pinned_clients",
+        entries.iter().filter(|e| e.is_pinned()).count(),
+    );
+    field(
+        out,
+        "pubsub_clients",
+        entries.iter().filter(|e| e.is_pubsub()).count(),
+    );
+}
+
+fn memory(_ctx: &Ctx, out: &mut String) {
+    title(out, "Memory");
+    let rss = rss_bytes();
+    field(out, "used_memory_rss", rss);
+    field(out, "used_memory_rss_human", human(rss));
+}
+
+fn stats(ctx: &Ctx, out: &mut String) {
+    let s = &ctx.stats;
+    title(out, "Stats");
+    field(
+        out,
+        "total_connections_received",
+        get(&s.connections_received),
+    );
+    field(out, "total_commands_processed", get(&s.commands_processed));
+    field(out, "total_net_input_bytes", get(&s.net_input_bytes));
+    field(out, "total_net_output_bytes", get(&s.net_output_bytes));
+    field(out, "rejected_connections", get(&s.rejected_connections));
+    field(out, "total_protocol_errors", get(&s.protocol_errors));
+    field(
+        out,
+        "client_output_buffer_limit_disconnections",
+        get(&s.output_limit_disconnects),
+    );
+}
+
+fn upstream(ctx: &Ctx, out: &mut String) {
+    let u = ctx.upstream.state();
+    let connected = u.connected.load(Ordering::Relaxed);
+    title(out, "Upstream");
+    field(out, "upstream_address", ctx.upstream.addr());
+    field(
+        out,
+        "upstream_status",
+        if connected > 0 { "up" } else { "down" },
+    );
+    field(out, "upstream_db", ctx.upstream.db());
+    field(out, "multiplexed_connections", connected);
+    field(out, "pinned_connections", u.pinned.load(Ordering::Relaxed));
+    field(out, "upstream_errors", get(&u.errors));
+    field(out, "upstream_reconnects", get(&u.reconnects));
+    let last = u.last_error.lock().map(|e| e.clone()).unwrap_or_default();
+    field(out, "upstream_last_error", last.replace(['\r', '\n'], " "));
+}
+
+/// Resident set size from /proc (0 where unavailable).
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+fn human(bytes: u64) -> String {
+    let mut v = bytes as f64;
+    for unit in ["B", "K", "M", "G"] {
+        if v < 1024.0 {
+            return format!("{v:.2}{unit}");
+        }
+        v /= 1024.0;
+    }
+    format!("{v:.2}T")
+}

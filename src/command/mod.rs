@@ -1,0 +1,189 @@
+//! What commands mean: the command table, how each request is routed, and
+//! the commands respite answers itself.
+//!
+//! [`dispatch`] looks a request up in the one [`table`], checks auth and
+//! arity, and returns an [`Outcome`]: a local reply already written, or
+//! where upstream the request must go and how many replies to expect. The
+//! server layer carries that out; it never interprets commands itself.
+
+pub mod client;
+pub mod connection;
+pub mod info;
+pub mod session;
+pub mod table;
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::config::Config;
+use crate::error::ReplyError;
+use crate::protocol::encode::ReplyWriter;
+use crate::protocol::{Proto, Request};
+use crate::upstream::Upstream;
+pub use client::ClientRegistry;
+pub use info::Stats;
+pub use session::{PinState, Session};
+use table::{CommandSpec, Flags};
+
+/// The Redis version respite reports in HELLO and INFO: the command set it
+/// understands.
+pub const REDIS_COMPAT_VERSION: &str = "7.0.0";
+
+/// Everything commands may consult: shared by all connections.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The effective configuration.
+    pub config: Config,
+    /// The upstream Redis.
+    pub upstream: Upstream,
+    /// Connected clients.
+    pub clients: ClientRegistry,
+    /// Server-wide counters.
+    pub stats: Stats,
+    /// When respite started.
+    pub started: Instant,
+    /// The address clients connect to.
+    pub listen: SocketAddr,
+}
+
+impl Ctx {
+    /// Whether clients must authenticate (some user is configured).
+    pub fn auth_required(&self) -> bool {
+        !self.config.auth.users.is_empty()
+    }
+}
+
+/// How many replies a forwarded command produces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Exactly one reply.
+    One,
+    /// No reply of its own (RESP3 SUBSCRIBE family: only pushes).
+    Pushes,
+    /// From now on replies stream without being matched (RESP2 pub/sub,
+    /// MONITOR, CLIENT REPLY).
+    Stream,
+}
+
+/// What the connection must do with a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A reply was written locally.
+    Replied,
+    /// Send the request upstream: to the client's dedicated connection when
+    /// `pinned`, otherwise to its multiplexed one.
+    Forward {
+        /// Use the dedicated connection.
+        pinned: bool,
+        /// How replies come back.
+        expect: Expect,
+    },
+    /// The reply (`+OK`) was written; close once it reaches the client.
+    Quit,
+    /// RESET: drop the dedicated connection, then the reply is written.
+    Reset,
+    /// HELLO changed the protocol: a dedicated connection in the old one
+    /// must be dropped (the reply was written).
+    ProtoChanged,
+}
+
+/// Whether `req` must wait until every earlier command's reply has arrived
+/// before it is carried out (it changes what later replies mean).
+pub fn is_barrier(req: &Request) -> bool {
+    let name = req.name();
+    name.eq_ignore_ascii_case(b"RESET") || name.eq_ignore_ascii_case(b"HELLO")
+}
+
+/// Decide and, for local commands, answer. `pinned` says whether the client
+/// currently has a dedicated connection holding state.
+pub fn dispatch(ctx: &Ctx, s: &mut Session, req: &Request, w: &mut ReplyWriter) -> Outcome {
+    match route(ctx, s, req, w) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            w.error(&e.line());
+            Outcome::Replied
+        }
+    }
+}
+
+fn route(
+    ctx: &Ctx,
+    s: &mut Session,
+    req: &Request,
+    w: &mut ReplyWriter,
+) -> Result<Outcome, ReplyError> {
+    let argv = &req.argv;
+    let name = req.name().to_ascii_uppercase();
+    let spec = table::lookup(argv);
+    if !s.authenticated && !matches!(name.as_slice(), b"AUTH" | b"HELLO" | b"QUIT") {
+        return Err(ReplyError::NoAuth);
+    }
+    if let Some(spec) = spec {
+        if !spec.arity_ok(argv.len()) {
+            return Err(ReplyError::WrongArity(spec.name.to_string()));
+        }
+    }
+    if s.multi_failed && !matches!(name.as_slice(), b"EXEC" | b"DISCARD" | b"QUIT" | b"RESET") {
+        return Err(ReplyError::invalid(
+            "command not queued: the transaction could not reach upstream",
+        ));
+    }
+    connection::run(ctx, s, &name, spec, argv, w)
+}
+
+/// The default route for a command that is not answered locally.
+fn forward(s: &mut Session, spec: Option<&CommandSpec>, argv: &[Bytes]) -> Outcome {
+    let blocking = spec.is_some_and(|sp| sp.blocks(argv));
+    let pinned = s.pin.holds() || blocking;
+    Outcome::Forward {
+        pinned,
+        expect: if s.streaming {
+            Expect::Stream
+        } else {
+            Expect::One
+        },
+    }
+}
+
+/// Whether the command is one of the SUBSCRIBE/UNSUBSCRIBE family, whose
+/// replies are pub/sub messages rather than ordinary replies.
+fn is_subscription(spec: Option<&CommandSpec>, name: &[u8]) -> bool {
+    spec.is_some_and(|sp| sp.flags.contains(Flags::PUBSUB)) && name.ends_with(b"SUBSCRIBE")
+}
+
+/// The outcome for commands that create connection state: pinned, and in
+/// RESP2 pub/sub or MONITOR a switch to streaming.
+fn pin(s: &mut Session, stream: bool) -> Outcome {
+    let expect = if stream || s.streaming {
+        s.streaming = true;
+        Expect::Stream
+    } else {
+        Expect::One
+    };
+    s.sync_entry();
+    Outcome::Forward {
+        pinned: true,
+        expect,
+    }
+}
+
+/// Expectation for a subscription command in the session's protocol.
+fn subscription(s: &mut Session) -> Outcome {
+    s.pin.subscribed = true;
+    match s.proto {
+        Proto::Resp2 => pin(s, true),
+        Proto::Resp3 => {
+            s.sync_entry();
+            Outcome::Forward {
+                pinned: true,
+                expect: if s.streaming {
+                    Expect::Stream
+                } else {
+                    Expect::Pushes
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! respite: a caching proxy that speaks the Redis protocol.
+//!
+//! Applications connect to respite as they would to Redis. Commands are
+//! forwarded to an upstream Redis over shared, pipelined connections, or
+//! over a dedicated connection while a client holds connection state; a
+//! few connection commands are answered locally. [`run`] is the whole
+//! server, and what the tests call.
+//!
+//! Layers, outermost first: [`server`] (sockets, limits, shutdown) →
+//! [`command`] (what a command means and where it goes) → [`upstream`]
+//! (connections to Redis) → [`protocol`] (bytes, no sockets).
+
+pub mod cli;
+pub mod command;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod protocol;
+pub mod server;
+pub mod upstream;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use command::{ClientRegistry, Ctx, Stats};
+pub use config::Config;
+pub use error::StartError;
+use upstream::Upstream;
+
+/// Serve clients on `listener` until `shutdown` completes, then stop
+/// accepting and let in-flight replies reach their clients within the
+/// configured grace period.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), StartError> {
+    config.validate()?;
+    let admin = match config.server.admin_addr()? {
+        Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| StartError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?),
+        None => None,
+    };
+    let ctx = Arc::new(Ctx {
+        upstream: Upstream::new(&config)?,
+        clients: ClientRegistry::default(),
+        stats: Stats::default(),
+        started: Instant::now(),
+        listen: listener.local_addr()?,
+        config,
+    });
+    ctx.upstream.warm_up();
+    let token = CancellationToken::new();
+    if let Some(admin) = admin {
+        tokio::spawn(server::admin::serve(ctx.clone(), admin, token.clone()));
+    }
+    let server = tokio::spawn(server::serve(ctx.clone(), listener, token.clone()));
+    shutdown.await;
+    token.cancel();
+    if let Err(e) = server.await {
+        tracing::error!(error = %e, "server task failed");
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! The `respite` binary: parse the command line and configuration, set up
+//! logging and the runtime, and serve until SIGTERM or SIGINT (a second
+//! signal exits at once).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use respite::cli::{resolve_config, Cli, Command};
+use respite::config::{Config, LogFormat};
+use tokio::net::TcpListener;
+
+fn main() -> ExitCode {
+    let Command::Serve(args) = Cli::parse().into_command();
+    let config = match resolve_config(&args, &|k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.print_config {
+        return match config.to_toml_string() {
+            Ok(s) => {
+                print!("{s}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    init_logging(&config);
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if config.server.worker_threads > 0 {
+        rt.worker_threads(config.server.worker_threads);
+    }
+    let rt = match rt.enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("respite: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), respite::StartError> {
+    let addr = config.server.listen_addr()?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| respite::StartError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        upstream = %config.upstream_target()?.host,
+        "respite listening"
+    );
+    respite::run(config, listener, signals()).await
+}
+
+/// Completes on the first SIGTERM or SIGINT; a second one exits at once.
+async fn signals() {
+    wait_signal().await;
+    tracing::info!("signal received, shutting down (send again to exit now)");
+    tokio::spawn(async {
+        wait_signal().await;
+        tracing::warn!("second signal, exiting now");
+        std::process::exit(130);
+    });
+}
+
+async fn wait_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.log.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match config.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}

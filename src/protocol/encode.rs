@@ -1,0 +1,149 @@
+//! Reply encoding for the replies respite writes itself.
+//!
+//! Forwarded replies are never re-encoded; these helpers serve local
+//! commands (PING, HELLO, INFO, CLIENT …) and errors. [`ReplyWriter`] knows
+//! the connection's protocol so each command writes one reply that is right
+//! for RESP2 and RESP3 alike.
+
+use bytes::{BufMut, BytesMut};
+
+use super::Proto;
+
+/// Write `prefix`, the decimal `n`, and CRLF.
+pub fn int_line(out: &mut BytesMut, prefix: u8, n: i64) {
+    let mut b = itoa::Buffer::new();
+    out.put_u8(prefix);
+    out.put_slice(b.format(n).as_bytes());
+    out.put_slice(b"\r\n");
+}
+
+/// Write an array header for `n` elements.
+pub fn array_header(out: &mut BytesMut, n: usize) {
+    int_line(out, b'*', n as i64);
+}
+
+/// Write a bulk string.
+pub fn bulk(out: &mut BytesMut, data: &[u8]) {
+    int_line(out, b'$', data.len() as i64);
+    out.put_slice(data);
+    out.put_slice(b"\r\n");
+}
+
+/// Write an error line `-CODE message`; CR and LF in the message become
+/// spaces so the line cannot break the stream.
+pub fn error(out: &mut BytesMut, line: &str) {
+    out.put_u8(b'-');
+    out.extend(line.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+    out.put_slice(b"\r\n");
+}
+
+/// Writes one reply in the protocol of the connection it is for.
+pub struct ReplyWriter<'a> {
+    out: &'a mut BytesMut,
+    proto: Proto,
+}
+
+impl<'a> ReplyWriter<'a> {
+    /// A writer appending to `out` in `proto`.
+    pub fn new(out: &'a mut BytesMut, proto: Proto) -> Self {
+        ReplyWriter { out, proto }
+    }
+
+    /// Switch protocol mid-reply (HELLO answers in the version it selects).
+    pub fn set_proto(&mut self, proto: Proto) {
+        self.proto = proto;
+    }
+
+    /// The protocol replies are written in.
+    pub fn proto(&self) -> Proto {
+        self.proto
+    }
+
+    /// `+OK` and friends; `s` must not contain CR or LF.
+    pub fn simple(&mut self, s: &str) {
+        self.out.put_u8(b'+');
+        self.out.put_slice(s.as_bytes());
+        self.out.put_slice(b"\r\n");
+    }
+
+    /// An error: `line` is `CODE message`, e.g. `ERR unknown command`.
+    pub fn error(&mut self, line: &str) {
+        error(self.out, line);
+    }
+
+    /// An integer.
+    pub fn int(&mut self, n: i64) {
+        int_line(self.out, b':', n);
+    }
+
+    /// A bulk string.
+    pub fn bulk(&mut self, data: &[u8]) {
+        bulk(self.out, data);
+    }
+
+    /// A null (the bulk null in RESP2).
+    pub fn null(&mut self) {
+        match self.proto {
+            Proto::Resp2 => self.out.put_slice(b"$-1\r\n"),
+            Proto::Resp3 => self.out.put_slice(b"_\r\n"),
+        }
+    }
+
+    /// An array header; the caller writes `n` elements after it.
+    pub fn array(&mut self, n: usize) {
+        array_header(self.out, n);
+    }
+
+    /// A map header of `n` pairs (a flat array of 2n in RESP2).
+    pub fn map(&mut self, n: usize) {
+        match self.proto {
+            Proto::Resp2 => array_header(self.out, n * 2),
+            Proto::Resp3 => int_line(self.out, b'%', n as i64),
+        }
+    }
+
+    /// Text meant for people (INFO, CLIENT LIST): verbatim in RESP3, bulk in RESP2.
+    pub fn verbatim(&mut self, text: &str) {
+        match self.proto {
+            Proto::Resp2 => bulk(self.out, text.as_bytes()),
+            Proto::Resp3 => {
+                int_line(self.out, b'=', text.len() as i64 + 4);
+                self.out.put_slice(b"txt:");
+                self.out.put_slice(text.as_bytes());
+                self.out.put_slice(b"\r\n");
+            }
+        }
+    }
+
+    /// A bulk-string key followed by a value the caller writes (map entries).
+    pub fn key(&mut self, k: &str) {
+        bulk(self.out, k.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_per_protocol() {
+        let mut out = BytesMut::new();
+        let mut w = ReplyWriter::new(&mut out, Proto::Resp2);
+        w.map(1);
+        w.key("a");
+        w.null();
+        w.verbatim("hi");
+        assert_eq!(&out[..], b"*2\r\n$1\r\na\r\n$-1\r\n$2\r\nhi\r\n");
+        let mut out = BytesMut::new();
+        let mut w = ReplyWriter::new(&mut out, Proto::Resp3);
+        w.map(1);
+        w.key("a");
+        w.null();
+        w.verbatim("hi");
+        w.error("ERR bad\r\nthing");
+        assert_eq!(
+            &out[..],
+            b"%1\r\n$1\r\na\r\n_\r\n=6\r\ntxt:hi\r\n-ERR bad  thing\r\n"
+        );
+    }
+}

@@ -1,0 +1,554 @@
+//! One client connection: read requests, dispatch them, write replies in
+//! order.
+//!
+//! Requests are parsed in batches; consecutive forwarded commands become
+//! one job for the client's multiplexed upstream connection. Every request
+//! takes a place in an ordered queue of reply slots, so replies leave in the
+//! order requests came, whichever source answers first. Reading stops while
+//! `max_inflight` commands are outstanding or the output is backed up, and
+//! a client that lets its output grow past the limit is disconnected.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::command::{self, Ctx, Expect, Outcome, Session};
+use crate::error::{ReplyError, UpstreamError};
+use crate::protocol::encode::{self, ReplyWriter};
+use crate::protocol::{Limits, ReplyKind, Request, RequestParser};
+use crate::upstream::{Job, JobResult, MuxHandle, Pinned};
+
+/// Output bytes above which we stop reading new requests from the client.
+const OUT_HIGH_WATER: usize = 1 << 20;
+/// A forwarded batch is sent once it reaches this size, even mid-read.
+const BATCH_BYTES: usize = 64 * 1024;
+/// Buffers larger than this are released once empty.
+const KEEP_CAPACITY: usize = 1 << 20;
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Where a reply comes from, in the order the client expects them.
+#[derive(Debug)]
+enum Slot {
+    /// A local reply (or error) ready to go.
+    Ready(Bytes),
+    /// The replies to a job of this many commands on the multiplexed connection.
+    Mux(u32),
+    /// One reply from the dedicated connection.
+    Pinned,
+    /// From here on, everything the dedicated connection sends.
+    Stream,
+    /// Close after everything before this is written.
+    Close,
+}
+
+/// A request that cannot go on until every outstanding reply has arrived.
+#[derive(Debug)]
+enum Held {
+    /// Not dispatched yet (RESET, HELLO: they change what replies mean).
+    Dispatch(Request),
+    /// Dispatched; must be sent on the other upstream connection than the
+    /// outstanding commands, so it waits to keep execution order.
+    Send(Request, bool, Expect),
+}
+
+/// Why the loop stopped waiting.
+enum Wake {
+    Readable,
+    Writable,
+    Mux(JobResult),
+    Pinned(Result<(Bytes, ReplyKind), UpstreamError>),
+    Idle,
+    Shutdown,
+    Killed,
+}
+
+/// The state of one client connection.
+pub struct Connection {
+    ctx: Arc<Ctx>,
+    stream: TcpStream,
+    session: Session,
+    parser: RequestParser,
+    rbuf: BytesMut,
+    out: BytesMut,
+    scratch: BytesMut,
+    slots: VecDeque<Slot>,
+    /// Commands sent upstream whose replies have not been written yet.
+    outstanding: usize,
+    /// Whether the outstanding commands went to the dedicated connection.
+    outstanding_pinned: bool,
+    held: Option<Held>,
+    mux: MuxHandle,
+    mux_tx: mpsc::UnboundedSender<JobResult>,
+    mux_rx: mpsc::UnboundedReceiver<JobResult>,
+    mux_done: VecDeque<JobResult>,
+    batch: BytesMut,
+    batch_count: u32,
+    pinned: Option<Pinned>,
+    pinned_frames: VecDeque<Bytes>,
+    /// No more requests are read; close once replies are out.
+    closing: bool,
+    last_read: Instant,
+    shutdown: CancellationToken,
+}
+
+impl Connection {
+    /// Set up a connection for an accepted socket.
+    pub fn new(ctx: Arc<Ctx>, stream: TcpStream, session: Session, shutdown: CancellationToken) -> Self {
+        let l = &ctx.config.limits;
+        let limits = Limits {
+            max_bulk_len: l.max_bulk_len,
+            max_multibulk_len: l.max_multibulk_len,
+            max_inline_len: l.max_inline_len,
+        };
+        let mux = ctx.upstream.mux(session.proto, session.id()).clone();
+        let (mux_tx, mux_rx) = mpsc::unbounded_channel();
+        Connection {
+            stream,
+            session,
+            parser: RequestParser::new(limits),
+            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            out: BytesMut::new(),
+            scratch: BytesMut::new(),
+            slots: VecDeque::new(),
+            outstanding: 0,
+            outstanding_pinned: false,
+            held: None,
+            mux,
+            mux_tx,
+            mux_rx,
+            mux_done: VecDeque::new(),
+            batch: BytesMut::new(),
+            batch_count: 0,
+            pinned: None,
+            pinned_frames: VecDeque::new(),
+            closing: false,
+            last_read: Instant::now(),
+            shutdown,
+            ctx,
+        }
+    }
+
+    /// Serve the client until it leaves, is killed, or shutdown completes.
+    pub async fn run(mut self) {
+        let reason = self.serve().await;
+        tracing::debug!(client = self.session.id(), reason, "client closed");
+    }
+
+    async fn serve(&mut self) -> &'static str {
+        loop {
+            if let Err(reason) = self.progress().await {
+                return reason;
+            }
+            if self.closing && self.out.is_empty() && self.outstanding == 0 && self.held.is_none() {
+                return "closed";
+            }
+            match self.wait().await {
+                Wake::Readable => {
+                    if let Err(reason) = self.read() {
+                        return reason;
+                    }
+                }
+                Wake::Writable => {}
+                Wake::Mux(r) => self.mux_done.push_back(r),
+                Wake::Pinned(r) => self.on_pinned(r),
+                Wake::Idle => return "idle timeout",
+                Wake::Shutdown => self.closing = true,
+                Wake::Killed => return "killed",
+            }
+        }
+    }
+
+    /// Everything that can be done without waiting.
+    async fn progress(&mut self) -> Result<(), &'static str> {
+        while let Ok(r) = self.mux_rx.try_recv() {
+            self.mux_done.push_back(r);
+        }
+        self.drain_slots();
+        self.process_input().await;
+        self.drain_slots();
+        self.write()?;
+        let limit = if self.session.pin.subscribed || self.session.pin.monitor {
+            self.ctx.config.limits.pubsub_output_buffer_limit
+        } else {
+            self.ctx.config.limits.output_buffer_limit
+        };
+        if self.out.len() > limit {
+            command::Stats::add(&self.ctx.stats.output_limit_disconnects, 1);
+            tracing::warn!(client = self.session.id(), bytes = self.out.len(), limit, "output buffer limit reached, disconnecting client");
+            return Err("output buffer limit");
+        }
+        Ok(())
+    }
+
+    fn can_read(&self) -> bool {
+        !self.closing
+            && self.held.is_none()
+            && self.outstanding < self.ctx.config.limits.max_inflight
+            && self.out.len() < OUT_HIGH_WATER
+    }
+
+    async fn wait(&mut self) -> Wake {
+        let can_read = self.can_read();
+        let wants_write = !self.out.is_empty();
+        let idle = self.idle_deadline();
+        let pinned = async {
+            match self.pinned.as_mut() {
+                Some(p) => p.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let kill = self.session.entry.kill.clone();
+        tokio::select! {
+            _ = kill.cancelled() => Wake::Killed,
+            r = self.mux_rx.recv() => match r {
+                Some(r) => Wake::Mux(r),
+                None => Wake::Killed,
+            },
+            r = pinned => Wake::Pinned(r),
+            r = self.stream.readable(), if can_read => match r {
+                Ok(()) => Wake::Readable,
+                Err(_) => Wake::Killed,
+            },
+            r = self.stream.writable(), if wants_write => match r {
+                Ok(()) => Wake::Writable,
+                Err(_) => Wake::Killed,
+            },
+            _ = sleep_until(idle), if idle.is_some() => Wake::Idle,
+            _ = self.shutdown.cancelled(), if !self.closing => Wake::Shutdown,
+        }
+    }
+
+    /// When an idle client is closed: Redis's `timeout`, never for clients
+    /// waiting on upstream or subscribed.
+    fn idle_deadline(&self) -> Option<Instant> {
+        let secs = self.ctx.config.server.idle_timeout_secs;
+        let exempt = self.outstanding > 0 || self.session.pin.subscribed || self.session.pin.monitor;
+        (secs > 0 && !exempt).then(|| self.last_read + Duration::from_secs(secs))
+    }
+
+    fn read(&mut self) -> Result<(), &'static str> {
+        let spare = self.rbuf.capacity() - self.rbuf.len();
+        let want = self.parser.wanted(self.rbuf.len());
+        if spare < READ_CHUNK / 4 || want > spare {
+            // Grow toward what the request in progress needs, geometrically.
+            let grow = want.clamp(READ_CHUNK, self.rbuf.len().max(READ_CHUNK));
+            self.rbuf.reserve(grow);
+        }
+        match self.stream.try_read_buf(&mut self.rbuf) {
+            Ok(0) => Err("client closed"),
+            Ok(n) => {
+                self.last_read = Instant::now();
+                self.session.entry.touch();
+                command::Stats::add(&self.ctx.stats.net_input_bytes, n as u64);
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(_) => Err("read error"),
+        }
+    }
+
+    fn write(&mut self) -> Result<(), &'static str> {
+        while !self.out.is_empty() {
+            match self.stream.try_write(&self.out) {
+                Ok(n) => {
+                    self.out.advance(n);
+                    command::Stats::add(&self.ctx.stats.net_output_bytes, n as u64);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(_) => return Err("write error"),
+            }
+        }
+        if self.out.capacity() > KEEP_CAPACITY {
+            self.out = BytesMut::new();
+        }
+        if self.rbuf.is_empty() && self.rbuf.capacity() > KEEP_CAPACITY {
+            self.rbuf = BytesMut::with_capacity(READ_CHUNK);
+        }
+        Ok(())
+    }
+
+    /// Parse and dispatch buffered requests while limits allow.
+    async fn process_input(&mut self) {
+        let mut processed = 0u64;
+        while !self.closing {
+            if !self.release_held().await {
+                break;
+            }
+            if self.outstanding >= self.ctx.config.limits.max_inflight {
+                break;
+            }
+            let req = match self.parser.parse(&mut self.rbuf) {
+                Ok(Some(req)) => req,
+                Ok(None) => break,
+                Err(e) => {
+                    self.protocol_error(e.into());
+                    break;
+                }
+            };
+            processed += 1;
+            self.handle(req).await;
+        }
+        self.flush_batch();
+        if processed > 0 {
+            command::Stats::add(&self.ctx.stats.commands_processed, processed);
+        }
+    }
+
+    /// Carry out a held request once nothing is outstanding. Returns whether
+    /// input processing may continue.
+    async fn release_held(&mut self) -> bool {
+        if self.held.is_none() {
+            return true;
+        }
+        self.flush_batch();
+        if self.outstanding > 0 {
+            return false;
+        }
+        match self.held.take() {
+            Some(Held::Dispatch(req)) => self.dispatch(req).await,
+            Some(Held::Send(req, pinned, expect)) => self.send(req, pinned, expect).await,
+            None => {}
+        }
+        self.held.is_none()
+    }
+
+    async fn handle(&mut self, req: Request) {
+        if command::is_barrier(&req) && (self.outstanding > 0 || self.batch_count > 0) {
+            self.flush_batch();
+            self.held = Some(Held::Dispatch(req));
+            return;
+        }
+        self.dispatch(req).await;
+    }
+
+    async fn dispatch(&mut self, req: Request) {
+        let mut w = ReplyWriter::new(&mut self.scratch, self.session.proto);
+        let outcome = command::dispatch(&self.ctx, &mut self.session, &req, &mut w);
+        match outcome {
+            Outcome::Replied => self.emit_local(),
+            Outcome::Quit => {
+                self.emit_local();
+                self.push_slot(Slot::Close);
+            }
+            Outcome::Reset => {
+                self.drop_pinned();
+                self.switch_mux();
+                self.emit_local();
+            }
+            Outcome::ProtoChanged => {
+                if !self.session.pin.holds() {
+                    self.drop_pinned();
+                }
+                self.switch_mux();
+                self.emit_local();
+            }
+            Outcome::Forward { pinned, expect } => {
+                let other_target = pinned != self.outstanding_pinned;
+                if other_target && (self.outstanding > 0 || self.batch_count > 0) {
+                    self.flush_batch();
+                    self.held = Some(Held::Send(req, pinned, expect));
+                } else {
+                    self.send(req, pinned, expect).await;
+                }
+            }
+        }
+    }
+
+    /// Use the multiplexed connection of the session's (new) protocol.
+    fn switch_mux(&mut self) {
+        self.mux = self.ctx.upstream.mux(self.session.proto, self.session.id()).clone();
+    }
+
+    async fn send(&mut self, req: Request, pinned: bool, expect: Expect) {
+        self.outstanding_pinned = pinned;
+        if !pinned {
+            self.batch.extend_from_slice(&req.raw);
+            self.batch_count += 1;
+            self.outstanding += 1;
+            if self.batch.len() >= BATCH_BYTES {
+                self.flush_batch();
+            }
+            return;
+        }
+        self.flush_batch();
+        if self.pinned.is_none() {
+            match self.ctx.upstream.pin(self.session.proto).await {
+                Ok(p) => self.pinned = Some(p),
+                Err(e) => return self.pin_failed(e),
+            }
+        }
+        let sent = match self.pinned.as_mut() {
+            Some(p) => p.send(&req.raw),
+            None => return,
+        };
+        match expect {
+            Expect::One => {
+                self.outstanding += 1;
+                self.push_slot(Slot::Pinned);
+            }
+            Expect::Pushes => {}
+            Expect::Stream => {
+                if !self.slots.iter().any(|s| matches!(s, Slot::Stream)) {
+                    self.push_slot(Slot::Stream);
+                }
+            }
+        }
+        if let Err(e) = sent {
+            self.on_pinned(Err(e));
+        }
+    }
+
+    /// A dedicated connection could not be opened: the command fails and
+    /// the state it would have created is not held.
+    fn pin_failed(&mut self, e: UpstreamError) {
+        let s = &mut self.session;
+        let in_multi = s.pin.multi;
+        s.pin = command::PinState::default();
+        s.streaming = false;
+        s.db = self.ctx.upstream.db();
+        s.multi_failed = in_multi;
+        s.sync_entry();
+        self.outstanding_pinned = false;
+        self.emit_error(&ReplyError::Upstream(e));
+    }
+
+    fn on_pinned(&mut self, r: Result<(Bytes, ReplyKind), UpstreamError>) {
+        match r {
+            Ok((frame, ReplyKind::Push)) => self.out.extend_from_slice(&frame),
+            Ok((frame, _)) => self.pinned_frames.push_back(frame),
+            Err(e) => self.pinned_lost(e),
+        }
+    }
+
+    /// The dedicated connection broke: its pending replies become errors. A
+    /// client whose state lived there is disconnected, as it would be if
+    /// Redis itself went away; otherwise it carries on.
+    fn pinned_lost(&mut self, e: UpstreamError) {
+        tracing::warn!(client = self.session.id(), error = %e, "dedicated upstream connection lost");
+        let line = ReplyError::Upstream(e).line();
+        let mut errors = 0;
+        for slot in self.slots.iter_mut() {
+            if matches!(slot, Slot::Pinned) {
+                let mut b = BytesMut::new();
+                encode::error(&mut b, &line);
+                *slot = Slot::Ready(b.freeze());
+                errors += 1;
+            }
+        }
+        self.outstanding -= errors.min(self.outstanding);
+        self.drop_pinned();
+        if self.session.pin.holds() || self.session.streaming {
+            self.slots.retain(|s| !matches!(s, Slot::Stream));
+            self.push_slot(Slot::Close);
+            self.closing = true;
+        }
+    }
+
+    fn drop_pinned(&mut self) {
+        self.pinned = None;
+        self.pinned_frames.clear();
+        self.slots.retain(|s| !matches!(s, Slot::Stream));
+        if self.outstanding_pinned {
+            self.outstanding_pinned = false;
+        }
+    }
+
+    /// Send the forwarded commands gathered so far as one job.
+    fn flush_batch(&mut self) {
+        if self.batch_count == 0 {
+            return;
+        }
+        let job = Job {
+            payload: self.batch.split().freeze(),
+            count: self.batch_count,
+            reply_to: self.mux_tx.clone(),
+        };
+        self.push_slot(Slot::Mux(self.batch_count));
+        self.batch_count = 0;
+        self.mux.send(job);
+    }
+
+    fn push_slot(&mut self, slot: Slot) {
+        self.slots.push_back(slot);
+    }
+
+    /// Queue the local reply in `scratch` behind every earlier reply.
+    fn emit_local(&mut self) {
+        self.flush_batch();
+        let bytes = self.scratch.split();
+        if self.slots.is_empty() || matches!(self.slots.front(), Some(Slot::Stream)) {
+            self.out.extend_from_slice(&bytes);
+        } else {
+            self.push_slot(Slot::Ready(bytes.freeze()));
+        }
+    }
+
+    fn emit_error(&mut self, e: &ReplyError) {
+        encode::error(&mut self.scratch, &e.line());
+        self.emit_local();
+    }
+
+    /// Bad framing: answer the error after earlier replies, then close.
+    fn protocol_error(&mut self, e: ReplyError) {
+        command::Stats::add(&self.ctx.stats.protocol_errors, 1);
+        tracing::debug!(client = self.session.id(), error = %e, "protocol error");
+        self.emit_error(&e);
+        self.push_slot(Slot::Close);
+        self.closing = true;
+    }
+
+    /// Move every reply that is ready at the head of the queue to the output.
+    fn drain_slots(&mut self) {
+        while let Some(slot) = self.slots.front() {
+            match slot {
+                Slot::Ready(b) => self.out.extend_from_slice(b),
+                Slot::Mux(n) => {
+                    let n = *n;
+                    match self.mux_done.pop_front() {
+                        Some(Ok(b)) => self.out.extend_from_slice(&b),
+                        Some(Err(e)) => {
+                            let line = ReplyError::Upstream(e).line();
+                            for _ in 0..n {
+                                encode::error(&mut self.out, &line);
+                            }
+                        }
+                        None => return,
+                    }
+                    self.outstanding -= (n as usize).min(self.outstanding);
+                }
+                Slot::Pinned => match self.pinned_frames.pop_front() {
+                    Some(b) => {
+                        self.out.extend_from_slice(&b);
+                        self.outstanding -= 1.min(self.outstanding);
+                    }
+                    None => return,
+                },
+                Slot::Stream => {
+                    while let Some(b) = self.pinned_frames.pop_front() {
+                        self.out.extend_from_slice(&b);
+                    }
+                    return;
+                }
+                Slot::Close => {
+                    self.closing = true;
+                    self.rbuf.clear();
+                }
+            }
+            self.slots.pop_front();
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,152 @@
+//! Connections to the upstream Redis.
+//!
+//! Stateless commands share a small pool of [`mux`] connections per
+//! protocol (so every reply comes back in the client's own RESP version,
+//! byte for byte). A client holding connection state gets a [`pinned`]
+//! connection of its own. Both reconnect on their own and turn every
+//! failure into an [`UpstreamError`] for the requests it affects.
+
+pub mod connect;
+pub mod mux;
+pub mod pinned;
+pub mod wire;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+pub use connect::Dialer;
+pub use mux::{Job, JobResult, MuxHandle};
+pub use pinned::Pinned;
+
+use crate::config::{Config, ConfigError};
+use crate::error::UpstreamError;
+use crate::protocol::Proto;
+
+/// Shared view of upstream health, for INFO and for the connection tasks.
+#[derive(Debug)]
+pub struct UpstreamState {
+    /// Multiplexed connections currently up.
+    pub connected: AtomicUsize,
+    /// Dedicated (pinned) connections currently open.
+    pub pinned: AtomicUsize,
+    /// Reconnect attempts so far.
+    pub reconnects: AtomicU64,
+    /// Errors seen so far (connect failures, lost connections, timeouts).
+    pub errors: AtomicU64,
+    /// The last error, for INFO.
+    pub last_error: Mutex<String>,
+    /// Whether any connection has ever come up.
+    pub ever_connected: AtomicBool,
+    pub(crate) backoff_min: Duration,
+    pub(crate) backoff_max: Duration,
+    pub(crate) command_timeout: Option<Duration>,
+    pub(crate) max_pinned: usize,
+}
+
+impl UpstreamState {
+    fn connected(&self, up: bool) {
+        if up {
+            self.connected.fetch_add(1, Ordering::Relaxed);
+            self.ever_connected.store(true, Ordering::Relaxed);
+        } else {
+            self.connected.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    fn record_error(&self, e: &UpstreamError) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = e.to_string();
+        }
+    }
+}
+
+/// The upstream Redis: the pools and the dialer for dedicated connections.
+#[derive(Debug)]
+pub struct Upstream {
+    dialer: Dialer,
+    state: Arc<UpstreamState>,
+    pool_size: usize,
+    resp2: OnceLock<Vec<MuxHandle>>,
+    resp3: OnceLock<Vec<MuxHandle>>,
+}
+
+impl Upstream {
+    /// Build from config. Connections open lazily, on first use per protocol.
+    pub fn new(config: &Config) -> Result<Self, ConfigError> {
+        let up = &config.upstream;
+        let target = config.upstream_target()?;
+        let ms = Duration::from_millis;
+        let state = UpstreamState {
+            connected: AtomicUsize::new(0),
+            pinned: AtomicUsize::new(0),
+            reconnects: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            last_error: Mutex::new(String::new()),
+            ever_connected: AtomicBool::new(false),
+            backoff_min: ms(up.backoff_min_ms.max(1)),
+            backoff_max: ms(up.backoff_max_ms.max(up.backoff_min_ms.max(1))),
+            command_timeout: (up.command_timeout_ms > 0).then(|| ms(up.command_timeout_ms)),
+            max_pinned: up.max_connections,
+        };
+        Ok(Upstream {
+            dialer: Dialer::new(target, ms(up.connect_timeout_ms)),
+            state: Arc::new(state),
+            pool_size: up.pool_size.max(1),
+            resp2: OnceLock::new(),
+            resp3: OnceLock::new(),
+        })
+    }
+
+    /// Start the RESP2 pool now, so the first client does not wait for it.
+    pub fn warm_up(&self) {
+        let _ = self.pool(Proto::Resp2);
+    }
+
+    fn pool(&self, proto: Proto) -> &[MuxHandle] {
+        let cell = match proto {
+            Proto::Resp2 => &self.resp2,
+            Proto::Resp3 => &self.resp3,
+        };
+        cell.get_or_init(|| {
+            (0..self.pool_size)
+                .map(|_| mux::spawn(self.dialer.clone(), proto, self.state.clone()))
+                .collect()
+        })
+    }
+
+    /// The multiplexed connection a client uses: always the same one for a
+    /// client, so its commands keep their order.
+    pub fn mux(&self, proto: Proto, client_id: u64) -> &MuxHandle {
+        let pool = self.pool(proto);
+        let i = (client_id as usize) % pool.len().max(1);
+        // The pool is never empty (pool_size >= 1), so this index exists.
+        &pool[i]
+    }
+
+    /// Open a dedicated connection for a client holding connection state.
+    pub async fn pin(&self, proto: Proto) -> Result<Pinned, UpstreamError> {
+        Pinned::connect(&self.dialer, self.state.clone(), proto).await
+    }
+
+    /// Health counters.
+    pub fn state(&self) -> &UpstreamState {
+        &self.state
+    }
+
+    /// `host:port` of the upstream.
+    pub fn addr(&self) -> &str {
+        self.dialer.addr()
+    }
+
+    /// The db the multiplexed connections use.
+    pub fn db(&self) -> u32 {
+        self.dialer.db()
+    }
+
+    /// The multiplexed pool size per protocol.
+    pub fn pool_size(&self) -> usize {
+        self.pool_size
+    }
+}

@@ -1,0 +1,276 @@
+//! Multiplexed upstream connections: one task per connection carries the
+//! stateless commands of many clients.
+//!
+//! Clients send [`Job`]s (a run of consecutive commands, already encoded);
+//! the task coalesces every job waiting in its queue into one write, and
+//! matches replies to jobs in order by counting frames. A job's replies are
+//! contiguous in the stream, so they go back as one zero-copy slice.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::connect::Dialer;
+use super::wire::ReplyBuffer;
+use super::UpstreamState;
+use crate::error::UpstreamError;
+use crate::protocol::{Proto, ReplyKind};
+
+/// The answer to a job: the raw replies of all its commands, or why not.
+pub type JobResult = Result<Bytes, UpstreamError>;
+
+/// A run of commands from one client, in order.
+#[derive(Debug)]
+pub struct Job {
+    /// The commands, each a complete multibulk.
+    pub payload: Bytes,
+    /// How many commands (and so replies) it holds.
+    pub count: u32,
+    /// Where the replies go; one client's jobs complete in order.
+    pub reply_to: mpsc::UnboundedSender<JobResult>,
+}
+
+impl Job {
+    fn fail(self, err: UpstreamError) {
+        // The client may have gone; then nobody waits for this answer.
+        let _ = self.reply_to.send(Err(err));
+    }
+}
+
+/// A handle to one multiplexed connection's queue.
+#[derive(Clone, Debug)]
+pub struct MuxHandle {
+    tx: mpsc::UnboundedSender<Job>,
+}
+
+impl MuxHandle {
+    /// Queue a job; if the connection task is gone the job fails at once.
+    pub fn send(&self, job: Job) {
+        if let Err(e) = self.tx.send(job) {
+            e.0.fail(UpstreamError::ShuttingDown);
+        }
+    }
+}
+
+struct InFlight {
+    job: Job,
+    remaining: u32,
+    /// Reply bytes set aside when a push frame interrupted this job's replies.
+    parts: Option<BytesMut>,
+}
+
+/// Most bytes coalesced into one write before it is sent.
+const MAX_BATCH: usize = 1 << 20;
+
+/// Start a multiplexed connection task speaking `proto`.
+pub fn spawn(dialer: Dialer, proto: Proto, state: Arc<UpstreamState>) -> MuxHandle {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(dialer, proto, state, rx));
+    MuxHandle { tx }
+}
+
+async fn run(dialer: Dialer, proto: Proto, state: Arc<UpstreamState>, mut rx: mpsc::UnboundedReceiver<Job>) {
+    let mut backoff = state.backoff_min;
+    loop {
+        match dialer.connect(proto).await {
+            Ok((stream, rest)) => {
+                backoff = state.backoff_min;
+                state.connected(true);
+                let mut conn = Conn::new(&dialer, &state, stream, rest);
+                let outcome = conn.serve(&mut rx).await;
+                state.connected(false);
+                match outcome {
+                    Ok(()) => return,
+                    Err(e) => {
+                        tracing::warn!(upstream = %dialer.addr(), error = %e, "multiplexed connection lost");
+                        state.record_error(&e);
+                        conn.fail_all(&e);
+                    }
+                }
+            }
+            Err(e) => {
+                state.record_error(&e);
+                tracing::debug!(upstream = %dialer.addr(), error = %e, "connect failed");
+                // While backing off, nothing waits: every job fails at once.
+                if !fail_for(&mut rx, backoff, &e).await {
+                    return;
+                }
+                backoff = (backoff * 2).min(state.backoff_max);
+            }
+        }
+        state.reconnects.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Fail every job that arrives during `wait`. Returns false when all
+/// senders are gone and the task should end.
+async fn fail_for(rx: &mut mpsc::UnboundedReceiver<Job>, wait: Duration, err: &UpstreamError) -> bool {
+    let until = Instant::now() + wait;
+    loop {
+        tokio::select! {
+            job = rx.recv() => match job {
+                Some(job) => job.fail(err.clone()),
+                None => return false,
+            },
+            _ = tokio::time::sleep_until(until) => return true,
+        }
+    }
+}
+
+struct Conn<'a> {
+    dialer: &'a Dialer,
+    state: &'a UpstreamState,
+    stream: TcpStream,
+    wbuf: BytesMut,
+    replies: ReplyBuffer,
+    inflight: VecDeque<InFlight>,
+    /// When the oldest outstanding reply last made progress.
+    last_progress: Instant,
+}
+
+impl<'a> Conn<'a> {
+    fn new(dialer: &'a Dialer, state: &'a UpstreamState, stream: TcpStream, rest: BytesMut) -> Self {
+        Conn {
+            dialer,
+            state,
+            stream,
+            wbuf: BytesMut::with_capacity(64 * 1024),
+            replies: ReplyBuffer::with_bytes(rest),
+            inflight: VecDeque::new(),
+            last_progress: Instant::now(),
+        }
+    }
+
+    /// Carry jobs until the connection fails (`Err`) or every sender is gone.
+    async fn serve(&mut self, rx: &mut mpsc::UnboundedReceiver<Job>) -> Result<(), UpstreamError> {
+        let timeout = self.state.command_timeout;
+        loop {
+            self.flush()?;
+            let deadline = self.last_progress + timeout.unwrap_or(Duration::MAX / 4);
+            let wants_write = !self.wbuf.is_empty();
+            tokio::select! {
+                job = rx.recv() => match job {
+                    Some(job) => self.accept(job, rx),
+                    None => return Ok(()),
+                },
+                ready = self.stream.readable() => {
+                    ready.map_err(|e| self.dialer.lost(e))?;
+                    self.read()?;
+                }
+                ready = self.stream.writable(), if wants_write => {
+                    ready.map_err(|e| self.dialer.lost(e))?;
+                }
+                _ = tokio::time::sleep_until(deadline), if timeout.is_some() && !self.inflight.is_empty() => {
+                    return Err(UpstreamError::Timeout {
+                        addr: self.dialer.addr().clone(),
+                        ms: timeout.map_or(0, |t| t.as_millis() as u64),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Take `job` and every other job already queued, up to a batch.
+    fn accept(&mut self, job: Job, rx: &mut mpsc::UnboundedReceiver<Job>) {
+        self.push(job);
+        while self.wbuf.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => self.push(job),
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn push(&mut self, job: Job) {
+        if self.inflight.is_empty() {
+            self.last_progress = Instant::now();
+        }
+        self.wbuf.extend_from_slice(&job.payload);
+        let remaining = job.count;
+        self.inflight.push_back(InFlight {
+            job,
+            remaining,
+            parts: None,
+        });
+    }
+
+    fn flush(&mut self) -> Result<(), UpstreamError> {
+        while !self.wbuf.is_empty() {
+            match self.stream.try_write(&self.wbuf) {
+                Ok(n) => self.wbuf.advance(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(self.dialer.lost(e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&mut self) -> Result<(), UpstreamError> {
+        loop {
+            match self.replies.fill(&self.stream) {
+                Ok(0) => return Err(self.dialer.lost("closed by upstream")),
+                Ok(_) => {
+                    self.last_progress = Instant::now();
+                    self.complete()?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(self.dialer.lost(e)),
+            }
+        }
+    }
+
+    /// Hand every job whose replies have all arrived back to its client.
+    fn complete(&mut self) -> Result<(), UpstreamError> {
+        while let Some((len, kind)) = self.replies.next_frame().map_err(|e| self.dialer.lost(e))? {
+            if kind == ReplyKind::Push {
+                self.set_aside_push(len);
+                continue;
+            }
+            let Some(head) = self.inflight.front_mut() else {
+                return Err(self.dialer.lost("reply with no request waiting"));
+            };
+            head.remaining -= 1;
+            if head.remaining == 0 {
+                let n = self.replies.scanned();
+                let mut bytes = self.replies.take(n);
+                if let Some(done) = self.inflight.pop_front() {
+                    if let Some(mut parts) = done.parts {
+                        parts.unsplit(bytes);
+                        bytes = parts;
+                    }
+                    let _ = done.job.reply_to.send(Ok(bytes.freeze()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A push arrived between replies: keep the replies before it with their
+    /// job and drop the push (no subscriptions or tracking live on a
+    /// multiplexed connection).
+    fn set_aside_push(&mut self, len: usize) {
+        let before = self.replies.scanned() - len;
+        let prefix = self.replies.take(before);
+        let push = self.replies.take(len);
+        tracing::debug!(bytes = push.len(), "dropped a push on a multiplexed connection");
+        if let Some(head) = self.inflight.front_mut() {
+            match head.parts.as_mut() {
+                Some(parts) => parts.extend_from_slice(&prefix),
+                None if !prefix.is_empty() => head.parts = Some(prefix),
+                None => {}
+            }
+        }
+    }
+
+    fn fail_all(&mut self, err: &UpstreamError) {
+        for f in self.inflight.drain(..) {
+            f.job.fail(err.clone());
+        }
+    }
+}
