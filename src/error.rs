@@ -64,6 +64,9 @@ pub enum ReplyError {
     /// Authentication is required before this command.
     #[error("Authentication required.")]
     NoAuth,
+    /// HELLO before authenticating, without its AUTH option (Redis's wording).
+    #[error("HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")]
+    HelloNoAuth,
     /// AUTH or HELLO AUTH with a bad user or password.
     #[error("invalid username-password pair or user is disabled.")]
     WrongPass,
@@ -82,7 +85,7 @@ impl ReplyError {
     /// The Redis error code that prefixes the message.
     pub fn code(&self) -> &'static str {
         match self {
-            ReplyError::NoAuth => "NOAUTH",
+            ReplyError::NoAuth | ReplyError::HelloNoAuth => "NOAUTH",
             ReplyError::WrongPass => "WRONGPASS",
             ReplyError::NoProto => "NOPROTO",
             ReplyError::Upstream(_) => "UPSTREAM",

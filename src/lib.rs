@@ -41,10 +41,14 @@ pub async fn run(
 ) -> Result<(), StartError> {
     config.validate()?;
     let admin = match config.server.admin_addr()? {
-        Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| StartError::Bind {
-            addr: addr.to_string(),
-            source,
-        })?),
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: addr.to_string(),
+                    source,
+                })?,
+        ),
         None => None,
     };
     let ctx = Arc::new(Ctx {

@@ -50,9 +50,18 @@ pub fn render(ctx: &Ctx) -> String {
     let s = &ctx.stats;
     let u = ctx.upstream.state();
     let counters = [
-        (CONNECTIONS_RECEIVED, s.connections_received.load(Ordering::Relaxed)),
-        (CONNECTIONS_REJECTED, s.rejected_connections.load(Ordering::Relaxed)),
-        (COMMANDS_PROCESSED, s.commands_processed.load(Ordering::Relaxed)),
+        (
+            CONNECTIONS_RECEIVED,
+            s.connections_received.load(Ordering::Relaxed),
+        ),
+        (
+            CONNECTIONS_REJECTED,
+            s.rejected_connections.load(Ordering::Relaxed),
+        ),
+        (
+            COMMANDS_PROCESSED,
+            s.commands_processed.load(Ordering::Relaxed),
+        ),
         (NET_INPUT_BYTES, s.net_input_bytes.load(Ordering::Relaxed)),
         (NET_OUTPUT_BYTES, s.net_output_bytes.load(Ordering::Relaxed)),
         (PROTOCOL_ERRORS, s.protocol_errors.load(Ordering::Relaxed)),

@@ -176,12 +176,12 @@ fn auth(
     argv: &[Bytes],
     w: &mut ReplyWriter,
 ) -> Result<Outcome, ReplyError> {
-    if !ctx.auth_required() {
-        return Err(ReplyError::invalid(
-            "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
-        ));
-    }
     let (user, pass) = match argv {
+        [_, _] if !ctx.auth_required() => {
+            return Err(ReplyError::invalid(
+                "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+            ))
+        }
         [_, pass] => (&b"default"[..], pass),
         [_, user, pass] => (user.as_ref(), pass),
         _ => return Err(ReplyError::invalid("syntax error")),
@@ -194,6 +194,11 @@ fn auth(
 
 /// Check a user's password without leaking where it differs through timing.
 fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> Result<(), ReplyError> {
+    // With no users configured, `default` is Redis's `nopass` user: any
+    // password is accepted for it, and other users do not exist.
+    if !ctx.auth_required() && user == b"default" {
+        return Ok(());
+    }
     let found = ctx
         .config
         .auth
@@ -236,16 +241,11 @@ fn hello(
     }
     let opts = hello_options(argv.get(2..).unwrap_or_default())?;
     if let Some((user, pass)) = opts.auth {
-        if !ctx.auth_required() {
-            return Err(ReplyError::invalid(
-                "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
-            ));
-        }
         check_password(ctx, user, pass)?;
         s.authenticated = true;
     }
     if !s.authenticated {
-        return Err(ReplyError::NoAuth);
+        return Err(ReplyError::HelloNoAuth);
     }
     if proto != s.proto && s.pin.holds() {
         return Err(ReplyError::invalid(

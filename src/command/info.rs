@@ -162,6 +162,9 @@ fn upstream(ctx: &Ctx, out: &mut String) {
     field(out, "pinned_connections", u.pinned.load(Ordering::Relaxed));
     field(out, "upstream_errors", get(&u.errors));
     field(out, "upstream_reconnects", get(&u.reconnects));
+    field(out, "mux_commands", get(&u.mux_commands));
+    field(out, "mux_jobs", get(&u.mux_jobs));
+    field(out, "mux_writes", get(&u.mux_writes));
     let last = u.last_error.lock().map(|e| e.clone()).unwrap_or_default();
     field(out, "upstream_last_error", last.replace(['\r', '\n'], " "));
 }

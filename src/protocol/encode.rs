@@ -33,7 +33,10 @@ pub fn bulk(out: &mut BytesMut, data: &[u8]) {
 /// spaces so the line cannot break the stream.
 pub fn error(out: &mut BytesMut, line: &str) {
     out.put_u8(b'-');
-    out.extend(line.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+    out.extend(
+        line.bytes()
+            .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+    );
     out.put_slice(b"\r\n");
 }
 

@@ -39,9 +39,14 @@ pub struct ReplyScanner {
 
 enum Element {
     /// The element is complete; continue after `next`.
-    Done { next: usize },
+    Done {
+        next: usize,
+    },
     /// An aggregate opened with this many children; they start at `next`.
-    Opened { next: usize, open: Open },
+    Opened {
+        next: usize,
+        open: Open,
+    },
     NeedMore,
 }
 
@@ -133,7 +138,8 @@ fn element(buf: &[u8], at: usize) -> Result<Element, ProtocolError> {
             if len == -1 && tag == b'$' {
                 return Ok(Element::Done { next });
             }
-            let len = usize::try_from(len).map_err(|_| ProtocolError::InvalidReply("bad length"))?;
+            let len =
+                usize::try_from(len).map_err(|_| ProtocolError::InvalidReply("bad length"))?;
             let end = next + len + 2;
             match buf.get(end - 2..end) {
                 None => Ok(Element::NeedMore),

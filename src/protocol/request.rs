@@ -378,7 +378,11 @@ mod tests {
         );
         assert_eq!(
             got,
-            Ok(vec![args(&["GET", "k"]), args(&["PING"]), args(&["SET", "a", "b c"])])
+            Ok(vec![
+                args(&["GET", "k"]),
+                args(&["PING"]),
+                args(&["SET", "a", "b c"])
+            ])
         );
     }
 
@@ -414,7 +418,9 @@ mod tests {
         let r = p.parse(&mut buf).ok().flatten();
         assert_eq!(
             r.map(|r| r.raw),
-            Some(Bytes::from_static(b"*3\r\n$3\r\nset\r\n$1\r\nk\r\n$3\r\naA\n\r\n"))
+            Some(Bytes::from_static(
+                b"*3\r\n$3\r\nset\r\n$1\r\nk\r\n$3\r\naA\n\r\n"
+            ))
         );
     }
 
@@ -453,7 +459,10 @@ mod tests {
             parse_all(b"*1\r\n$1\r\nabc", small),
             Err(ProtocolError::MissingCrlf)
         );
-        assert_eq!(parse_all(b"*x\r\n", small), Err(ProtocolError::InvalidMultibulkLength));
+        assert_eq!(
+            parse_all(b"*x\r\n", small),
+            Err(ProtocolError::InvalidMultibulkLength)
+        );
     }
 
     #[test]

@@ -37,7 +37,10 @@ async fn respond(ctx: Arc<Ctx>, mut sock: TcpStream) {
             }
         }
     };
-    if tokio::time::timeout(Duration::from_secs(5), read).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .is_err()
+    {
         return;
     }
     let request = String::from_utf8_lossy(&buf[..len]);
@@ -55,7 +58,9 @@ fn route(ctx: &Ctx, path: &str) -> (&'static str, String) {
     match path {
         "/metrics" => ("200 OK", crate::metrics::render(ctx)),
         "/health" => ("200 OK", "ok\n".into()),
-        "/ready" if ctx.upstream.state().connected.load(Ordering::Relaxed) > 0 => ("200 OK", "ready\n".into()),
+        "/ready" if ctx.upstream.state().connected.load(Ordering::Relaxed) > 0 => {
+            ("200 OK", "ready\n".into())
+        }
         "/ready" => ("503 Service Unavailable", "upstream unavailable\n".into()),
         _ => ("404 Not Found", "not found\n".into()),
     }

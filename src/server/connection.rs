@@ -13,7 +13,9 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -23,6 +25,7 @@ use crate::command::{self, Ctx, Expect, Outcome, Session};
 use crate::error::{ReplyError, UpstreamError};
 use crate::protocol::encode::{self, ReplyWriter};
 use crate::protocol::{Limits, ReplyKind, Request, RequestParser};
+use crate::upstream::wire::write_some;
 use crate::upstream::{Job, JobResult, MuxHandle, Pinned};
 
 /// Output bytes above which we stop reading new requests from the client.
@@ -60,7 +63,7 @@ enum Held {
 
 /// Why the loop stopped waiting.
 enum Wake {
-    Readable,
+    Read(io::Result<usize>),
     Writable,
     Mux(JobResult),
     Pinned(Result<(Bytes, ReplyKind), UpstreamError>),
@@ -72,7 +75,8 @@ enum Wake {
 /// The state of one client connection.
 pub struct Connection {
     ctx: Arc<Ctx>,
-    stream: TcpStream,
+    rd: OwnedReadHalf,
+    wr: OwnedWriteHalf,
     session: Session,
     parser: RequestParser,
     rbuf: BytesMut,
@@ -100,7 +104,12 @@ pub struct Connection {
 
 impl Connection {
     /// Set up a connection for an accepted socket.
-    pub fn new(ctx: Arc<Ctx>, stream: TcpStream, session: Session, shutdown: CancellationToken) -> Self {
+    pub fn new(
+        ctx: Arc<Ctx>,
+        stream: TcpStream,
+        session: Session,
+        shutdown: CancellationToken,
+    ) -> Self {
         let l = &ctx.config.limits;
         let limits = Limits {
             max_bulk_len: l.max_bulk_len,
@@ -109,8 +118,10 @@ impl Connection {
         };
         let mux = ctx.upstream.mux(session.proto, session.id()).clone();
         let (mux_tx, mux_rx) = mpsc::unbounded_channel();
+        let (rd, wr) = stream.into_split();
         Connection {
-            stream,
+            rd,
+            wr,
             session,
             parser: RequestParser::new(limits),
             rbuf: BytesMut::with_capacity(READ_CHUNK),
@@ -150,8 +161,8 @@ impl Connection {
                 return "closed";
             }
             match self.wait().await {
-                Wake::Readable => {
-                    if let Err(reason) = self.read() {
+                Wake::Read(r) => {
+                    if let Err(reason) = self.after_read(r) {
                         return reason;
                     }
                 }
@@ -181,7 +192,12 @@ impl Connection {
         };
         if self.out.len() > limit {
             command::Stats::add(&self.ctx.stats.output_limit_disconnects, 1);
-            tracing::warn!(client = self.session.id(), bytes = self.out.len(), limit, "output buffer limit reached, disconnecting client");
+            tracing::warn!(
+                client = self.session.id(),
+                bytes = self.out.len(),
+                limit,
+                "output buffer limit reached, disconnecting client"
+            );
             return Err("output buffer limit");
         }
         Ok(())
@@ -196,6 +212,9 @@ impl Connection {
 
     async fn wait(&mut self) -> Wake {
         let can_read = self.can_read();
+        if can_read {
+            self.reserve_read();
+        }
         let wants_write = !self.out.is_empty();
         let idle = self.idle_deadline();
         let pinned = async {
@@ -212,11 +231,8 @@ impl Connection {
                 None => Wake::Killed,
             },
             r = pinned => Wake::Pinned(r),
-            r = self.stream.readable(), if can_read => match r {
-                Ok(()) => Wake::Readable,
-                Err(_) => Wake::Killed,
-            },
-            r = self.stream.writable(), if wants_write => match r {
+            r = self.rd.read_buf(&mut self.rbuf), if can_read => Wake::Read(r),
+            r = self.wr.writable(), if wants_write => match r {
                 Ok(()) => Wake::Writable,
                 Err(_) => Wake::Killed,
             },
@@ -229,19 +245,24 @@ impl Connection {
     /// waiting on upstream or subscribed.
     fn idle_deadline(&self) -> Option<Instant> {
         let secs = self.ctx.config.server.idle_timeout_secs;
-        let exempt = self.outstanding > 0 || self.session.pin.subscribed || self.session.pin.monitor;
+        let exempt =
+            self.outstanding > 0 || self.session.pin.subscribed || self.session.pin.monitor;
         (secs > 0 && !exempt).then(|| self.last_read + Duration::from_secs(secs))
     }
 
-    fn read(&mut self) -> Result<(), &'static str> {
+    /// Make room for the next read: grow toward what the request in
+    /// progress needs, geometrically, so a large value costs linear copying.
+    fn reserve_read(&mut self) {
         let spare = self.rbuf.capacity() - self.rbuf.len();
         let want = self.parser.wanted(self.rbuf.len());
         if spare < READ_CHUNK / 4 || want > spare {
-            // Grow toward what the request in progress needs, geometrically.
             let grow = want.clamp(READ_CHUNK, self.rbuf.len().max(READ_CHUNK));
             self.rbuf.reserve(grow);
         }
-        match self.stream.try_read_buf(&mut self.rbuf) {
+    }
+
+    fn after_read(&mut self, r: io::Result<usize>) -> Result<(), &'static str> {
+        match r {
             Ok(0) => Err("client closed"),
             Ok(n) => {
                 self.last_read = Instant::now();
@@ -249,21 +270,22 @@ impl Connection {
                 command::Stats::add(&self.ctx.stats.net_input_bytes, n as u64);
                 Ok(())
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
             Err(_) => Err("read error"),
         }
     }
 
     fn write(&mut self) -> Result<(), &'static str> {
-        while !self.out.is_empty() {
-            match self.stream.try_write(&self.out) {
-                Ok(n) => {
-                    self.out.advance(n);
-                    command::Stats::add(&self.ctx.stats.net_output_bytes, n as u64);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(_) => return Err("write error"),
-            }
+        let before = self.out.len();
+        let result = write_some(&self.wr, &mut self.out);
+        let written = before - self.out.len();
+        if written > 0 {
+            // As in Redis, output counts as activity for the idle timeout:
+            // a slow reply or a slow reader is not idle.
+            self.last_read = Instant::now();
+            command::Stats::add(&self.ctx.stats.net_output_bytes, written as u64);
+        }
+        if result.is_err() {
+            return Err("write error");
         }
         if self.out.capacity() > KEEP_CAPACITY {
             self.out = BytesMut::new();
@@ -363,7 +385,11 @@ impl Connection {
 
     /// Use the multiplexed connection of the session's (new) protocol.
     fn switch_mux(&mut self) {
-        self.mux = self.ctx.upstream.mux(self.session.proto, self.session.id()).clone();
+        self.mux = self
+            .ctx
+            .upstream
+            .mux(self.session.proto, self.session.id())
+            .clone();
     }
 
     async fn send(&mut self, req: Request, pinned: bool, expect: Expect) {

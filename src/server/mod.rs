@@ -38,9 +38,16 @@ pub async fn serve(ctx: Arc<Ctx>, listener: TcpListener, shutdown: CancellationT
     drop(listener);
     tracker.close();
     let grace = Duration::from_millis(ctx.config.server.shutdown_grace_ms);
-    tracing::info!(clients = ctx.clients.len(), grace_ms = grace.as_millis() as u64, "shutting down");
+    tracing::info!(
+        clients = ctx.clients.len(),
+        grace_ms = grace.as_millis() as u64,
+        "shutting down"
+    );
     if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
-        tracing::warn!(clients = ctx.clients.len(), "grace period over, disconnecting remaining clients");
+        tracing::warn!(
+            clients = ctx.clients.len(),
+            "grace period over, disconnecting remaining clients"
+        );
         ctx.clients.kill_all();
         tracker.wait().await;
     }
@@ -49,6 +56,7 @@ pub async fn serve(ctx: Arc<Ctx>, listener: TcpListener, shutdown: CancellationT
 fn accept(ctx: &Arc<Ctx>, sock: TcpStream, tracker: &TaskTracker, shutdown: &CancellationToken) {
     Stats::add(&ctx.stats.connections_received, 1);
     let _ = sock.set_nodelay(true);
+    set_keepalive(&sock, ctx.config.server.tcp_keepalive_secs);
     if ctx.clients.len() >= ctx.config.server.maxclients {
         Stats::add(&ctx.stats.rejected_connections, 1);
         tracker.spawn(reject(sock));
@@ -67,6 +75,17 @@ fn accept(ctx: &Arc<Ctx>, sock: TcpStream, tracker: &TaskTracker, shutdown: &Can
         conn.run().await;
         ctx.clients.unregister(id);
     });
+}
+
+/// Probe idle clients so dead peers are noticed (Redis's `tcp-keepalive`).
+fn set_keepalive(sock: &TcpStream, secs: u64) {
+    if secs == 0 {
+        return;
+    }
+    let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(secs));
+    if let Err(e) = socket2::SockRef::from(sock).set_tcp_keepalive(&ka) {
+        tracing::debug!(error = %e, "cannot set TCP keepalive");
+    }
 }
 
 /// Tell a client over the limit why, then close (as Redis does).

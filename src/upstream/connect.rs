@@ -46,7 +46,9 @@ impl Dialer {
     pub async fn connect(&self, proto: Proto) -> Result<(TcpStream, BytesMut), UpstreamError> {
         let attempt = async {
             let addr = (self.target.host.as_str(), self.target.port);
-            let mut stream = TcpStream::connect(addr).await.map_err(|e| self.unavailable(e))?;
+            let mut stream = TcpStream::connect(addr)
+                .await
+                .map_err(|e| self.unavailable(e))?;
             stream.set_nodelay(true).map_err(|e| self.unavailable(e))?;
             let rest = self.handshake(&mut stream, proto).await?;
             Ok((stream, rest))
@@ -82,13 +84,20 @@ impl Dialer {
         cmds
     }
 
-    async fn handshake(&self, stream: &mut TcpStream, proto: Proto) -> Result<BytesMut, UpstreamError> {
+    async fn handshake(
+        &self,
+        stream: &mut TcpStream,
+        proto: Proto,
+    ) -> Result<BytesMut, UpstreamError> {
         let cmds = self.handshake_commands(proto);
         let mut out = BytesMut::new();
         for c in &cmds {
             out.extend_from_slice(&c.raw);
         }
-        stream.write_all(&out).await.map_err(|e| self.unavailable(e))?;
+        stream
+            .write_all(&out)
+            .await
+            .map_err(|e| self.unavailable(e))?;
         let mut buf = BytesMut::with_capacity(4096);
         let mut scanner = ReplyScanner::new();
         let mut left = cmds.len();
@@ -96,14 +105,19 @@ impl Dialer {
             match scanner.scan(&buf).map_err(|e| self.unavailable(e))? {
                 Some((len, kind)) => {
                     if kind == ReplyKind::Error {
-                        let text = String::from_utf8_lossy(buf.get(1..len.saturating_sub(2)).unwrap_or_default());
+                        let text = String::from_utf8_lossy(
+                            buf.get(1..len.saturating_sub(2)).unwrap_or_default(),
+                        );
                         return Err(self.unavailable(format!("handshake refused: {text}")));
                     }
                     buf.advance(len);
                     left -= 1;
                 }
                 None => {
-                    let n = stream.read_buf(&mut buf).await.map_err(|e| self.unavailable(e))?;
+                    let n = stream
+                        .read_buf(&mut buf)
+                        .await
+                        .map_err(|e| self.unavailable(e))?;
                     if n == 0 {
                         return Err(self.unavailable("closed during handshake"));
                     }

@@ -34,6 +34,12 @@ pub struct UpstreamState {
     pub reconnects: AtomicU64,
     /// Errors seen so far (connect failures, lost connections, timeouts).
     pub errors: AtomicU64,
+    /// Jobs (client command runs) sent on multiplexed connections.
+    pub mux_jobs: AtomicU64,
+    /// Commands sent on multiplexed connections.
+    pub mux_commands: AtomicU64,
+    /// Write batches on multiplexed connections (jobs / writes = coalescing).
+    pub mux_writes: AtomicU64,
     /// The last error, for INFO.
     pub last_error: Mutex<String>,
     /// Whether any connection has ever come up.
@@ -83,6 +89,9 @@ impl Upstream {
             pinned: AtomicUsize::new(0),
             reconnects: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            mux_jobs: AtomicU64::new(0),
+            mux_commands: AtomicU64::new(0),
+            mux_writes: AtomicU64::new(0),
             last_error: Mutex::new(String::new()),
             ever_connected: AtomicBool::new(false),
             backoff_min: ms(up.backoff_min_ms.max(1)),

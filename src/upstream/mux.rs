@@ -7,17 +7,18 @@
 //! contiguous in the stream, so they go back as one zero-copy slice.
 
 use std::collections::VecDeque;
-use std::io;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::connect::Dialer;
-use super::wire::ReplyBuffer;
+use super::wire::{write_some, ReplyBuffer};
 use super::UpstreamState;
 use crate::error::UpstreamError;
 use crate::protocol::{Proto, ReplyKind};
@@ -75,7 +76,12 @@ pub fn spawn(dialer: Dialer, proto: Proto, state: Arc<UpstreamState>) -> MuxHand
     MuxHandle { tx }
 }
 
-async fn run(dialer: Dialer, proto: Proto, state: Arc<UpstreamState>, mut rx: mpsc::UnboundedReceiver<Job>) {
+async fn run(
+    dialer: Dialer,
+    proto: Proto,
+    state: Arc<UpstreamState>,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+) {
     let mut backoff = state.backoff_min;
     loop {
         match dialer.connect(proto).await {
@@ -104,13 +110,17 @@ async fn run(dialer: Dialer, proto: Proto, state: Arc<UpstreamState>, mut rx: mp
                 backoff = (backoff * 2).min(state.backoff_max);
             }
         }
-        state.reconnects.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state.reconnects.fetch_add(1, Ordering::Relaxed);
     }
 }
 
 /// Fail every job that arrives during `wait`. Returns false when all
 /// senders are gone and the task should end.
-async fn fail_for(rx: &mut mpsc::UnboundedReceiver<Job>, wait: Duration, err: &UpstreamError) -> bool {
+async fn fail_for(
+    rx: &mut mpsc::UnboundedReceiver<Job>,
+    wait: Duration,
+    err: &UpstreamError,
+) -> bool {
     let until = Instant::now() + wait;
     loop {
         tokio::select! {
@@ -126,7 +136,8 @@ async fn fail_for(rx: &mut mpsc::UnboundedReceiver<Job>, wait: Duration, err: &U
 struct Conn<'a> {
     dialer: &'a Dialer,
     state: &'a UpstreamState,
-    stream: TcpStream,
+    rd: OwnedReadHalf,
+    wr: OwnedWriteHalf,
     wbuf: BytesMut,
     replies: ReplyBuffer,
     inflight: VecDeque<InFlight>,
@@ -135,11 +146,18 @@ struct Conn<'a> {
 }
 
 impl<'a> Conn<'a> {
-    fn new(dialer: &'a Dialer, state: &'a UpstreamState, stream: TcpStream, rest: BytesMut) -> Self {
+    fn new(
+        dialer: &'a Dialer,
+        state: &'a UpstreamState,
+        stream: TcpStream,
+        rest: BytesMut,
+    ) -> Self {
+        let (rd, wr) = stream.into_split();
         Conn {
             dialer,
             state,
-            stream,
+            rd,
+            wr,
             wbuf: BytesMut::with_capacity(64 * 1024),
             replies: ReplyBuffer::with_bytes(rest),
             inflight: VecDeque::new(),
@@ -156,14 +174,24 @@ impl<'a> Conn<'a> {
             let wants_write = !self.wbuf.is_empty();
             tokio::select! {
                 job = rx.recv() => match job {
-                    Some(job) => self.accept(job, rx),
+                    Some(job) => {
+                        // Let other clients that are ready run first, so
+                        // their commands join this write instead of each
+                        // costing a write (and an upstream read) of its own.
+                        tokio::task::yield_now().await;
+                        self.accept(job, rx);
+                    }
                     None => return Ok(()),
                 },
-                ready = self.stream.readable() => {
-                    ready.map_err(|e| self.dialer.lost(e))?;
-                    self.read()?;
-                }
-                ready = self.stream.writable(), if wants_write => {
+                read = self.replies.fill(&mut self.rd) => match read {
+                    Ok(0) => return Err(self.dialer.lost("closed by upstream")),
+                    Ok(_) => {
+                        self.last_progress = Instant::now();
+                        self.complete()?;
+                    }
+                    Err(e) => return Err(self.dialer.lost(e)),
+                },
+                ready = self.wr.writable(), if wants_write => {
                     ready.map_err(|e| self.dialer.lost(e))?;
                 }
                 _ = tokio::time::sleep_until(deadline), if timeout.is_some() && !self.inflight.is_empty() => {
@@ -185,6 +213,7 @@ impl<'a> Conn<'a> {
                 Err(_) => break,
             }
         }
+        self.state.mux_writes.fetch_add(1, Ordering::Relaxed);
     }
 
     fn push(&mut self, job: Job) {
@@ -193,6 +222,10 @@ impl<'a> Conn<'a> {
         }
         self.wbuf.extend_from_slice(&job.payload);
         let remaining = job.count;
+        self.state.mux_jobs.fetch_add(1, Ordering::Relaxed);
+        self.state
+            .mux_commands
+            .fetch_add(u64::from(remaining), Ordering::Relaxed);
         self.inflight.push_back(InFlight {
             job,
             remaining,
@@ -201,28 +234,7 @@ impl<'a> Conn<'a> {
     }
 
     fn flush(&mut self) -> Result<(), UpstreamError> {
-        while !self.wbuf.is_empty() {
-            match self.stream.try_write(&self.wbuf) {
-                Ok(n) => self.wbuf.advance(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => return Err(self.dialer.lost(e)),
-            }
-        }
-        Ok(())
-    }
-
-    fn read(&mut self) -> Result<(), UpstreamError> {
-        loop {
-            match self.replies.fill(&self.stream) {
-                Ok(0) => return Err(self.dialer.lost("closed by upstream")),
-                Ok(_) => {
-                    self.last_progress = Instant::now();
-                    self.complete()?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) => return Err(self.dialer.lost(e)),
-            }
-        }
+        write_some(&self.wr, &mut self.wbuf).map_err(|e| self.dialer.lost(e))
     }
 
     /// Hand every job whose replies have all arrived back to its client.
@@ -258,7 +270,10 @@ impl<'a> Conn<'a> {
         let before = self.replies.scanned() - len;
         let prefix = self.replies.take(before);
         let push = self.replies.take(len);
-        tracing::debug!(bytes = push.len(), "dropped a push on a multiplexed connection");
+        tracing::debug!(
+            bytes = push.len(),
+            "dropped a push on a multiplexed connection"
+        );
         if let Some(head) = self.inflight.front_mut() {
             match head.parts.as_mut() {
                 Some(parts) => parts.extend_from_slice(&prefix),

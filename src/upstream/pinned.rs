@@ -6,16 +6,14 @@
 //! handed back one at a time. [`Pinned::recv`] is cancel-safe, so it can sit
 //! in a `select!` beside the client's own socket.
 
-use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::Interest;
-use tokio::net::TcpStream;
+use bytes::{Bytes, BytesMut};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use super::connect::Dialer;
-use super::wire::ReplyBuffer;
+use super::wire::{write_some, ReplyBuffer};
 use super::UpstreamState;
 use crate::error::UpstreamError;
 use crate::protocol::{Proto, ReplyKind};
@@ -25,7 +23,8 @@ use crate::protocol::{Proto, ReplyKind};
 pub struct Pinned {
     dialer: Dialer,
     state: Arc<UpstreamState>,
-    stream: TcpStream,
+    rd: OwnedReadHalf,
+    wr: OwnedWriteHalf,
     wbuf: BytesMut,
     replies: ReplyBuffer,
     proto: Proto,
@@ -33,21 +32,31 @@ pub struct Pinned {
 
 impl Pinned {
     /// Open one, within the cap on dedicated connections.
-    pub(super) async fn connect(dialer: &Dialer, state: Arc<UpstreamState>, proto: Proto) -> Result<Self, UpstreamError> {
+    pub(super) async fn connect(
+        dialer: &Dialer,
+        state: Arc<UpstreamState>,
+        proto: Proto,
+    ) -> Result<Self, UpstreamError> {
         let open = state.pinned.fetch_add(1, Ordering::Relaxed);
         if open >= state.max_pinned {
             state.pinned.fetch_sub(1, Ordering::Relaxed);
-            return Err(UpstreamError::TooManyPinned { max: state.max_pinned });
+            return Err(UpstreamError::TooManyPinned {
+                max: state.max_pinned,
+            });
         }
         match dialer.connect(proto).await {
-            Ok((stream, rest)) => Ok(Pinned {
-                dialer: dialer.clone(),
-                state,
-                stream,
-                wbuf: BytesMut::new(),
-                replies: ReplyBuffer::with_bytes(rest),
-                proto,
-            }),
+            Ok((stream, rest)) => {
+                let (rd, wr) = stream.into_split();
+                Ok(Pinned {
+                    dialer: dialer.clone(),
+                    state,
+                    rd,
+                    wr,
+                    wbuf: BytesMut::new(),
+                    replies: ReplyBuffer::with_bytes(rest),
+                    proto,
+                })
+            }
             Err(e) => {
                 state.pinned.fetch_sub(1, Ordering::Relaxed);
                 state.record_error(&e);
@@ -68,14 +77,7 @@ impl Pinned {
     }
 
     fn flush(&mut self) -> Result<(), UpstreamError> {
-        while !self.wbuf.is_empty() {
-            match self.stream.try_write(&self.wbuf) {
-                Ok(n) => self.wbuf.advance(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => return Err(self.dialer.lost(e)),
-            }
-        }
-        Ok(())
+        write_some(&self.wr, &mut self.wbuf).map_err(|e| self.dialer.lost(e))
     }
 
     /// The next complete frame from upstream, writing queued commands while
@@ -86,18 +88,15 @@ impl Pinned {
                 return Ok((self.replies.take(len).freeze(), kind));
             }
             self.flush()?;
-            let interest = if self.wbuf.is_empty() {
-                Interest::READABLE
-            } else {
-                Interest::READABLE | Interest::WRITABLE
-            };
-            let ready = self.stream.ready(interest).await.map_err(|e| self.dialer.lost(e))?;
-            if ready.is_readable() {
-                match self.replies.fill(&self.stream) {
+            let wants_write = !self.wbuf.is_empty();
+            tokio::select! {
+                read = self.replies.fill(&mut self.rd) => match read {
                     Ok(0) => return Err(self.dialer.lost("closed by upstream")),
                     Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(e) => return Err(self.dialer.lost(e)),
+                },
+                ready = self.wr.writable(), if wants_write => {
+                    ready.map_err(|e| self.dialer.lost(e))?;
                 }
             }
         }

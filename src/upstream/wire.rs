@@ -4,7 +4,7 @@
 use std::io;
 
 use bytes::BytesMut;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::protocol::{ProtocolError, ReplyKind, ReplyScanner};
 
@@ -28,15 +28,16 @@ impl ReplyBuffer {
         }
     }
 
-    /// Read what the socket has without waiting. `Ok(0)` means upstream
-    /// closed; `WouldBlock` means nothing yet.
-    pub fn fill(&mut self, stream: &TcpStream) -> io::Result<usize> {
+    /// Wait for bytes and read them. `Ok(0)` means upstream closed.
+    /// Cancel-safe. (`read_buf` rather than `readable` + `try_read`: a short
+    /// read clears readiness, saving a failed read syscall per wake-up.)
+    pub async fn fill<R: AsyncRead + Unpin>(&mut self, reader: &mut R) -> io::Result<usize> {
         let spare = self.buf.capacity() - self.buf.len();
         if spare < READ_CHUNK / 4 {
             // Grow geometrically so a large reply costs linear copying.
             self.buf.reserve(READ_CHUNK.max(self.buf.len()));
         }
-        stream.try_read_buf(&mut self.buf)
+        reader.read_buf(&mut self.buf).await
     }
 
     /// The next complete frame after those already found: its length and kind.
@@ -60,4 +61,17 @@ impl ReplyBuffer {
         self.scanned -= n;
         self.buf.split_to(n)
     }
+}
+
+/// Write as much of `buf` as the socket takes now, without waiting.
+pub fn write_some(wr: &tokio::net::tcp::OwnedWriteHalf, buf: &mut BytesMut) -> io::Result<()> {
+    use bytes::Buf;
+    while !buf.is_empty() {
+        match wr.try_write(buf) {
+            Ok(n) => buf.advance(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,412 @@
+//! Test fixtures: a private redis-server per test on a free port, respite
+//! running in-process on port 0, and a raw RESP client for byte-level checks.
+//!
+//! Nothing here sleeps to wait for readiness: every wait polls with a bound.
+
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use respite::config::Config;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How long any readiness wait may take before the test fails.
+pub const READY_BOUND: Duration = Duration::from_secs(10);
+
+/// A port nobody listens on right now (bind 0, read it, release it).
+pub fn free_port() -> u16 {
+    let l = StdListener::bind("127.0.0.1:0").expect("bind port 0");
+    l.local_addr().expect("local addr").port()
+}
+
+/// A redis-server of our own, killed when dropped.
+pub struct RedisServer {
+    child: Option<Child>,
+    pub port: u16,
+    dir: tempfile::TempDir,
+    extra: Vec<String>,
+}
+
+impl RedisServer {
+    /// Start a fresh server with no persistence on a free port.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Start with extra `redis-server` arguments (e.g. `["--requirepass", "x"]`).
+    pub fn start_with(extra: &[&str]) -> Self {
+        Self::start_on_with(free_port(), extra)
+    }
+
+    /// Start on a given port (e.g. one respite was already pointed at).
+    pub fn start_on(port: u16) -> Self {
+        Self::start_on_with(port, &[])
+    }
+
+    fn start_on_with(port: u16, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = RedisServer {
+            child: None,
+            port,
+            dir,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        s.spawn();
+        s
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(&self.extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH (scripts/test.sh installs it)");
+        self.child = Some(child);
+        wait_for_ping(self.addr());
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kill the server (SIGKILL) and wait for it to exit.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Start again on the same port after [`kill`](Self::kill).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// A plain redis-rs client straight to this server (bypassing respite).
+    pub async fn direct(&self) -> redis::aio::MultiplexedConnection {
+        connect(&self.url()).await
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Poll PING until it answers, within [`READY_BOUND`].
+pub fn wait_for_ping(addr: SocketAddr) {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + READY_BOUND;
+    loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
+            let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+            let mut buf = [0u8; 7];
+            // A server started with `--requirepass` answers -NOAUTH: it is up too.
+            let up = |b: &[u8; 7]| b == b"+PONG\r\n" || b == b"-NOAUTH";
+            if s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && up(&buf) {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{addr} did not answer PING within {READY_BOUND:?}"
+        );
+        std::thread::yield_now();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A config pointing at `redis`, with the admin port off.
+pub fn config_for(redis: &RedisServer) -> Config {
+    let mut c = Config::default();
+    c.upstream.url = redis.url();
+    c.server.admin = "off".into();
+    c.server.listen = "127.0.0.1:0".into();
+    c.server.shutdown_grace_ms = 2000;
+    c
+}
+
+/// respite running in-process; shut down when dropped or by [`stop`](Self::stop).
+pub struct Proxy {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), respite::StartError>>>,
+}
+
+impl Proxy {
+    /// Start respite with `config` on 127.0.0.1:0.
+    pub async fn start(config: Config) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(respite::run(config, listener, async move {
+            let _ = rx.await;
+        }));
+        Proxy {
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://{}", self.addr)
+    }
+
+    /// A redis-rs client through respite.
+    pub async fn client(&self) -> redis::aio::MultiplexedConnection {
+        connect(&self.url()).await
+    }
+
+    /// A raw RESP connection through respite.
+    pub async fn raw(&self) -> Raw {
+        Raw::connect(self.addr).await
+    }
+
+    /// Begin graceful shutdown without waiting for it.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Shut down and wait until `run` returns (bounded).
+    pub async fn stop(mut self) {
+        self.begin_shutdown();
+        if let Some(task) = self.task.take() {
+            let r = tokio::time::timeout(READY_BOUND, task).await;
+            assert!(r.is_ok(), "respite did not stop within {READY_BOUND:?}");
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.begin_shutdown();
+    }
+}
+
+/// A redis-rs multiplexed connection, retried within the bound.
+pub async fn connect(url: &str) -> redis::aio::MultiplexedConnection {
+    let client = redis::Client::open(url).expect("client");
+    let deadline = Instant::now() + READY_BOUND;
+    loop {
+        match client.get_multiplexed_async_connection().await {
+            Ok(c) => return c,
+            Err(e) => assert!(Instant::now() < deadline, "connect {url}: {e}"),
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Poll `cond` until true, within `bound`.
+pub async fn eventually<F, Fut>(bound: Duration, mut cond: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + bound;
+    while Instant::now() < deadline {
+        if cond().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    false
+}
+
+/// A raw RESP client: send bytes, read whole replies (framed by an
+/// independent decoder, redis-protocol's RESP3 one).
+pub struct Raw {
+    pub stream: TcpStream,
+    buf: BytesMut,
+}
+
+impl Raw {
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        Raw {
+            stream,
+            buf: BytesMut::new(),
+        }
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("write");
+    }
+
+    /// Encode and send one command.
+    pub async fn cmd(&mut self, args: &[&[u8]]) {
+        let mut out = Vec::new();
+        out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        self.send(&out).await;
+    }
+
+    /// Read one complete reply's raw bytes, within the bound; `None` if the
+    /// connection closed first.
+    pub async fn reply(&mut self) -> Option<Bytes> {
+        let deadline = tokio::time::Instant::now() + READY_BOUND;
+        loop {
+            // RESP2-only frames (the `*-1` null array) need the RESP2 decoder.
+            // Ranges only: RESP3 sets of maps (COMMAND INFO) have no owned form.
+            let decoded = redis_protocol::resp3::decode::complete::decode_range(&self.buf)
+                .map(|f| f.map(|(_, len)| len))
+                .or_else(|_| {
+                    redis_protocol::resp2::decode::decode(&self.buf).map(|f| f.map(|(_, len)| len))
+                });
+            match decoded {
+                Ok(Some(len)) => return Some(self.buf.split_to(len).freeze()),
+                Ok(None) => {}
+                Err(e) => panic!(
+                    "undecodable reply {:?}: {e}",
+                    String::from_utf8_lossy(&self.buf)
+                ),
+            }
+            let read = tokio::time::timeout_at(deadline, self.stream.read_buf(&mut self.buf)).await;
+            match read.expect("reply within bound") {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// Send a command and return its reply as text (lossy) for assertions.
+    pub async fn call(&mut self, args: &[&[u8]]) -> String {
+        self.cmd(args).await;
+        let r = self.reply().await.expect("a reply");
+        String::from_utf8_lossy(&r).into_owned()
+    }
+
+    /// Whether the peer closed the connection (reads EOF within the bound).
+    pub async fn closed(&mut self) -> bool {
+        let deadline = tokio::time::Instant::now() + READY_BOUND;
+        loop {
+            let mut b = [0u8; 1024];
+            match tokio::time::timeout_at(deadline, self.stream.read(&mut b)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+/// Path of a binary built by cargo for integration tests.
+pub fn respite_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_respite"))
+}
+
+/// The real `respite` binary as a child process, killed when dropped.
+/// stderr goes to a file so a chatty log can never block the child.
+pub struct RespiteProcess {
+    pub child: Child,
+    pub addr: SocketAddr,
+    dir: tempfile::TempDir,
+}
+
+impl RespiteProcess {
+    /// Serve on a free port in front of `upstream_url`, admin off, with an
+    /// optional config file body; returns once PING answers.
+    pub fn spawn(upstream_url: &str, config_toml: Option<&str>) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let mut cmd = respite_command();
+        cmd.args([
+            "--listen",
+            &addr.to_string(),
+            "--upstream",
+            upstream_url,
+            "--admin",
+            "off",
+        ]);
+        if let Some(toml) = config_toml {
+            let path = dir.path().join("respite.toml");
+            std::fs::write(&path, toml).expect("write config");
+            cmd.arg("--config").arg(path);
+        }
+        let stderr = std::fs::File::create(dir.path().join("stderr")).expect("stderr file");
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn respite");
+        let p = RespiteProcess { child, addr, dir };
+        wait_for_ping(addr);
+        p
+    }
+
+    /// Send `sig` (e.g. `libc::SIGTERM`) to the process.
+    pub fn signal(&self, sig: i32) {
+        let pid = self.child.id() as i32;
+        // SAFETY: kill(2) on our own child's pid has no memory-safety concerns.
+        let rc = unsafe { libc::kill(pid, sig) };
+        assert_eq!(rc, 0, "kill({pid}, {sig})");
+    }
+
+    /// The exit status, if the process exits within `bound`.
+    pub fn wait_exit(&mut self, bound: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + bound;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Everything the process wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
+    }
+}
+
+impl Drop for RespiteProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `respite` command with the upstream environment overrides cleared,
+/// so the developer's environment cannot change what a test sees.
+pub fn respite_command() -> Command {
+    let mut cmd = Command::new(respite_bin());
+    for var in [
+        "REDIS_URL",
+        "REDIS_PASSWORD",
+        "REDIS_DB",
+        "REDIS_MAX_CONNECTIONS",
+        "REDIS_TIMEOUT",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
