@@ -6,7 +6,9 @@ use bytes::Bytes;
 
 use super::session::Session;
 use super::table::CommandSpec;
-use super::{client, forward, info, is_subscription, pin, subscription, Ctx, Expect, Outcome};
+use super::{
+    client, forward, info, is_subscription, on_pinned, pin, subscription, Ctx, Expect, Outcome,
+};
 use crate::error::ReplyError;
 use crate::protocol::encode::ReplyWriter;
 use crate::protocol::Proto;
@@ -74,15 +76,7 @@ pub fn run(
 
 /// Forward on the dedicated connection (whose state the command ends).
 fn pinned_forward(s: &mut Session) -> Outcome {
-    s.sync_entry();
-    Outcome::Forward {
-        pinned: true,
-        expect: if s.streaming {
-            Expect::Stream
-        } else {
-            Expect::One
-        },
-    }
+    on_pinned(s, Expect::One)
 }
 
 fn ping(argv: &[Bytes], w: &mut ReplyWriter) -> Result<Outcome, ReplyError> {

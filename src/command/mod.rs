@@ -153,37 +153,31 @@ fn is_subscription(spec: Option<&CommandSpec>, name: &[u8]) -> bool {
     spec.is_some_and(|sp| sp.flags.contains(Flags::PUBSUB)) && name.ends_with(b"SUBSCRIBE")
 }
 
-/// The outcome for commands that create connection state: pinned, and in
-/// RESP2 pub/sub or MONITOR a switch to streaming.
-fn pin(s: &mut Session, stream: bool) -> Outcome {
-    let expect = if stream || s.streaming {
-        s.streaming = true;
-        Expect::Stream
-    } else {
-        Expect::One
-    };
+/// Forward on the dedicated connection. Replies stream once the session
+/// streams; otherwise each command gets `expect`.
+fn on_pinned(s: &mut Session, expect: Expect) -> Outcome {
     s.sync_entry();
     Outcome::Forward {
         pinned: true,
-        expect,
+        expect: if s.streaming { Expect::Stream } else { expect },
     }
 }
 
-/// Expectation for a subscription command in the session's protocol.
+/// The outcome for commands that create connection state: pinned, and in
+/// RESP2 pub/sub or MONITOR a switch to streaming.
+fn pin(s: &mut Session, stream: bool) -> Outcome {
+    if stream {
+        s.streaming = true;
+    }
+    on_pinned(s, Expect::One)
+}
+
+/// A subscription command: in RESP2 the connection streams from now on; in
+/// RESP3 its replies are pushes, matched to no command.
 fn subscription(s: &mut Session) -> Outcome {
     s.pin.subscribed = true;
     match s.proto {
         Proto::Resp2 => pin(s, true),
-        Proto::Resp3 => {
-            s.sync_entry();
-            Outcome::Forward {
-                pinned: true,
-                expect: if s.streaming {
-                    Expect::Stream
-                } else {
-                    Expect::Pushes
-                },
-            }
-        }
+        Proto::Resp3 => on_pinned(s, Expect::Pushes),
     }
 }
