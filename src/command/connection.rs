@@ -42,6 +42,8 @@ pub fn run(
             Outcome::Reset
         }
         b"SELECT" => select(ctx, s, argv, w)?,
+        // Inside MULTI Redis queues everything (+QUEUED) and runs it at EXEC.
+        b"INFO" | b"CLIENT" if s.pin.multi => pinned_forward(s),
         b"INFO" => {
             info::run(ctx, argv.get(1..).unwrap_or_default(), w);
             Outcome::Replied
@@ -117,6 +119,12 @@ fn select(
     argv: &[Bytes],
     w: &mut ReplyWriter,
 ) -> Result<Outcome, ReplyError> {
+    if s.pin.multi {
+        // Only queued: it may never run (DISCARD, an aborted EXEC), so stay
+        // on the dedicated connection, whichever db it ends up on.
+        s.pin.other_db = true;
+        return Ok(pinned_forward(s));
+    }
     let db = argv
         .get(1)
         .and_then(|a| std::str::from_utf8(a).ok())

@@ -122,6 +122,10 @@ fn route(
     }
     if let Some(spec) = spec {
         if !spec.arity_ok(argv.len()) {
+            // Inside MULTI, Redis must see the error: it makes EXEC abort.
+            if s.pin.multi {
+                return Ok(forward(s, Some(spec), argv));
+            }
             return Err(ReplyError::WrongArity(spec.name.to_string()));
         }
     }

@@ -98,6 +98,8 @@ pub struct Connection {
     pinned_frames: VecDeque<Bytes>,
     /// No more requests are read; close once replies are out.
     closing: bool,
+    /// RESET went up the dedicated connection; drop it when `+RESET` returns.
+    reset_pending: bool,
     last_read: Instant,
     shutdown: CancellationToken,
 }
@@ -140,6 +142,7 @@ impl Connection {
             pinned: None,
             pinned_frames: VecDeque::new(),
             closing: false,
+            reset_pending: false,
             last_read: Instant::now(),
             shutdown,
             ctx,
@@ -287,7 +290,7 @@ impl Connection {
         if result.is_err() {
             return Err("write error");
         }
-        if self.out.capacity() > KEEP_CAPACITY {
+        if self.out.is_empty() && self.out.capacity() > KEEP_CAPACITY {
             self.out = BytesMut::new();
         }
         if self.rbuf.is_empty() && self.rbuf.capacity() > KEEP_CAPACITY {
@@ -358,11 +361,16 @@ impl Connection {
             Outcome::Quit => {
                 self.emit_local();
                 self.push_slot(Slot::Close);
+                // As in Redis, nothing sent after QUIT is carried out.
+                self.closing = true;
             }
             Outcome::Reset => {
-                self.drop_pinned();
                 self.switch_mux();
-                self.emit_local();
+                if self.pinned.is_some() {
+                    self.reset_upstream(req).await;
+                } else {
+                    self.emit_local();
+                }
             }
             Outcome::ProtoChanged => {
                 if !self.session.pin.holds() {
@@ -381,6 +389,33 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// RESET with a dedicated connection open: it travels that connection,
+    /// so replies already on their way (subscription confirmations, say)
+    /// reach the client first; Redis's `+RESET` is the reply, and the
+    /// connection is dropped when it arrives.
+    async fn reset_upstream(&mut self, req: Request) {
+        self.scratch.clear();
+        self.reset_pending = true;
+        let streaming = self.slots.iter().any(|s| matches!(s, Slot::Stream));
+        let expect = if streaming {
+            Expect::Stream
+        } else {
+            Expect::One
+        };
+        self.send(req, true, expect).await;
+    }
+
+    /// A dedicated connection's frame went to the client: if it answers a
+    /// RESET, the connection's state is gone and so is the connection.
+    fn after_pinned_frame(&mut self, frame: &[u8]) -> bool {
+        if self.reset_pending && frame == b"+RESET\r\n" {
+            self.reset_pending = false;
+            self.drop_pinned();
+            return true;
+        }
+        false
     }
 
     /// Use the multiplexed connection of the session's (new) protocol.
@@ -481,9 +516,8 @@ impl Connection {
         self.pinned = None;
         self.pinned_frames.clear();
         self.slots.retain(|s| !matches!(s, Slot::Stream));
-        if self.outstanding_pinned {
-            self.outstanding_pinned = false;
-        }
+        self.outstanding_pinned = false;
+        self.reset_pending = false;
     }
 
     /// Send the forwarded commands gathered so far as one job.
@@ -553,14 +587,27 @@ impl Connection {
                     Some(b) => {
                         self.out.extend_from_slice(&b);
                         self.outstanding -= 1.min(self.outstanding);
+                        self.slots.pop_front();
+                        self.after_pinned_frame(&b);
+                        continue;
                     }
                     None => return,
                 },
                 Slot::Stream => {
                     while let Some(b) = self.pinned_frames.pop_front() {
                         self.out.extend_from_slice(&b);
+                        if self.after_pinned_frame(&b) {
+                            break;
+                        }
                     }
-                    return;
+                    if self
+                        .slots
+                        .front()
+                        .is_some_and(|s| matches!(s, Slot::Stream))
+                    {
+                        return;
+                    }
+                    continue;
                 }
                 Slot::Close => {
                     self.closing = true;

@@ -234,7 +234,7 @@ where
 }
 
 /// A raw RESP client: send bytes, read whole replies (framed by an
-/// independent decoder, redis-protocol's RESP3 one).
+/// independent decoder, [`frame_len`]).
 pub struct Raw {
     pub stream: TcpStream,
     buf: BytesMut,
@@ -271,14 +271,7 @@ impl Raw {
     pub async fn reply(&mut self) -> Option<Bytes> {
         let deadline = tokio::time::Instant::now() + READY_BOUND;
         loop {
-            // RESP2-only frames (the `*-1` null array) need the RESP2 decoder.
-            // Ranges only: RESP3 sets of maps (COMMAND INFO) have no owned form.
-            let decoded = redis_protocol::resp3::decode::complete::decode_range(&self.buf)
-                .map(|f| f.map(|(_, len)| len))
-                .or_else(|_| {
-                    redis_protocol::resp2::decode::decode(&self.buf).map(|f| f.map(|(_, len)| len))
-                });
-            match decoded {
+            match frame_len(&self.buf) {
                 Ok(Some(len)) => return Some(self.buf.split_to(len).freeze()),
                 Ok(None) => {}
                 Err(e) => panic!(
@@ -312,6 +305,59 @@ impl Raw {
                 Err(_) => return false,
             }
         }
+    }
+}
+
+/// The length of the first complete RESP2 or RESP3 frame in `buf`, `None`
+/// while incomplete. Our own framing: redis-protocol's decoders reject some
+/// valid replies (RESP2 `*-1`, RESP3 sets of maps as in COMMAND INFO).
+pub fn frame_len(buf: &[u8]) -> Result<Option<usize>, String> {
+    frame_end(buf, 0)
+}
+
+fn frame_end(buf: &[u8], at: usize) -> Result<Option<usize>, String> {
+    let Some(nl) = buf
+        .get(at..)
+        .and_then(|b| b.windows(2).position(|w| w == b"\r\n"))
+    else {
+        return Ok(None);
+    };
+    let (kind, head, next) = (buf[at], &buf[at + 1..at + nl], at + nl + 2);
+    let len = || -> Result<i64, String> {
+        std::str::from_utf8(head)
+            .ok()
+            .and_then(|h| h.parse().ok())
+            .ok_or_else(|| format!("bad length {:?}", String::from_utf8_lossy(head)))
+    };
+    match kind {
+        b'+' | b'-' | b':' | b',' | b'#' | b'_' | b'(' => Ok(Some(next)),
+        b'$' | b'!' | b'=' => match usize::try_from(len()?) {
+            Err(_) => Ok(Some(next)),
+            Ok(n) => Ok((buf.len() >= next + n + 2).then_some(next + n + 2)),
+        },
+        b'*' | b'~' | b'>' | b'%' | b'|' => {
+            let Ok(n) = usize::try_from(len()?) else {
+                return Ok(Some(next));
+            };
+            let elements = if matches!(kind, b'%' | b'|') {
+                2 * n
+            } else {
+                n
+            };
+            let mut end = next;
+            for _ in 0..elements {
+                match frame_end(buf, end)? {
+                    Some(e) => end = e,
+                    None => return Ok(None),
+                }
+            }
+            // An attribute is followed by the reply it describes.
+            if kind == b'|' {
+                return frame_end(buf, end);
+            }
+            Ok(Some(end))
+        }
+        other => Err(format!("unknown frame type {:?}", other as char)),
     }
 }
 
