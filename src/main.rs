@@ -68,29 +68,31 @@ async fn serve(config: Config) -> Result<(), respite::StartError> {
 }
 
 /// Completes on the first SIGTERM or SIGINT; a second one exits at once.
+/// Both listeners exist before the first signal, so a second signal that
+/// arrives quickly is not lost.
 async fn signals() {
-    wait_signal().await;
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("cannot listen for signals; only Ctrl-C will stop respite");
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
     tracing::info!("signal received, shutting down (send again to exit now)");
-    tokio::spawn(async {
-        wait_signal().await;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
         tracing::warn!("second signal, exiting now");
         std::process::exit(130);
     });
-}
-
-async fn wait_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }
 
 fn init_logging(config: &Config) {

@@ -100,7 +100,7 @@ pub struct Connection {
     closing: bool,
     /// RESET went up the dedicated connection; drop it when `+RESET` returns.
     reset_pending: bool,
-    last_read: Instant,
+    last_activity: Instant,
     shutdown: CancellationToken,
 }
 
@@ -143,7 +143,7 @@ impl Connection {
             pinned_frames: VecDeque::new(),
             closing: false,
             reset_pending: false,
-            last_read: Instant::now(),
+            last_activity: Instant::now(),
             shutdown,
             ctx,
         }
@@ -250,7 +250,7 @@ impl Connection {
         let secs = self.ctx.config.server.idle_timeout_secs;
         let exempt =
             self.outstanding > 0 || self.session.pin.subscribed || self.session.pin.monitor;
-        (secs > 0 && !exempt).then(|| self.last_read + Duration::from_secs(secs))
+        (secs > 0 && !exempt).then(|| self.last_activity + Duration::from_secs(secs))
     }
 
     /// Make room for the next read: grow toward what the request in
@@ -268,7 +268,7 @@ impl Connection {
         match r {
             Ok(0) => Err("client closed"),
             Ok(n) => {
-                self.last_read = Instant::now();
+                self.last_activity = Instant::now();
                 self.session.entry.touch();
                 command::Stats::add(&self.ctx.stats.net_input_bytes, n as u64);
                 Ok(())
@@ -284,7 +284,7 @@ impl Connection {
         if written > 0 {
             // As in Redis, output counts as activity for the idle timeout:
             // a slow reply or a slow reader is not idle.
-            self.last_read = Instant::now();
+            self.last_activity = Instant::now();
             command::Stats::add(&self.ctx.stats.net_output_bytes, written as u64);
         }
         if result.is_err() {

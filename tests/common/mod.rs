@@ -99,6 +99,29 @@ impl RedisServer {
         self.spawn();
     }
 
+    /// Hold every client of this server for `ms` (CLIENT PAUSE … ALL).
+    pub async fn pause(&self, ms: u64) {
+        let mut d = self.direct().await;
+        let _: () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(ms)
+            .arg("ALL")
+            .query_async(&mut d)
+            .await
+            .expect("CLIENT PAUSE");
+    }
+
+    /// SET straight on this server (bypassing respite).
+    pub async fn set(&self, key: &str, value: &[u8]) {
+        let mut d = self.direct().await;
+        let _: () = redis::cmd("SET")
+            .arg(key)
+            .arg(value)
+            .query_async(&mut d)
+            .await
+            .expect("SET");
+    }
+
     /// A plain redis-rs client straight to this server (bypassing respite).
     pub async fn direct(&self) -> redis::aio::MultiplexedConnection {
         connect(&self.url()).await
@@ -218,11 +241,7 @@ pub async fn connect(url: &str) -> redis::aio::MultiplexedConnection {
 }
 
 /// Poll `cond` until true, within `bound`.
-pub async fn eventually<F, Fut>(bound: Duration, mut cond: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
+pub async fn eventually(bound: Duration, mut cond: impl AsyncFnMut() -> bool) -> bool {
     let deadline = Instant::now() + bound;
     while Instant::now() < deadline {
         if cond().await {
@@ -231,6 +250,26 @@ where
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     false
+}
+
+/// One command encoded as a RESP multibulk.
+pub fn resp(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// A private Redis and respite in front of it, configured by `tweak`.
+pub async fn start(tweak: impl FnOnce(&mut Config)) -> (RedisServer, Proxy) {
+    let redis = RedisServer::start();
+    let mut config = config_for(&redis);
+    tweak(&mut config);
+    let proxy = Proxy::start(config).await;
+    (redis, proxy)
 }
 
 /// A raw RESP client: send bytes, read whole replies (framed by an
@@ -256,14 +295,16 @@ impl Raw {
 
     /// Encode and send one command.
     pub async fn cmd(&mut self, args: &[&[u8]]) {
-        let mut out = Vec::new();
-        out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
-        for a in args {
-            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            out.extend_from_slice(a);
-            out.extend_from_slice(b"\r\n");
-        }
-        self.send(&out).await;
+        self.send(&resp(args)).await;
+    }
+
+    /// The next reply as text; panics if the connection closed instead.
+    pub async fn next(&mut self) -> String {
+        let r = self
+            .reply()
+            .await
+            .expect("a reply, not a closed connection");
+        String::from_utf8_lossy(&r).into_owned()
     }
 
     /// Read one complete reply's raw bytes, within the bound; `None` if the
