@@ -91,7 +91,7 @@ pub struct ServerConfig {
     pub idle_timeout_secs: u64,
     /// On SIGTERM/SIGINT, how long in-flight replies get to reach clients.
     pub shutdown_grace_ms: u64,
-    /// Runtime worker threads; 0 = one per CPU core.
+    /// Runtime worker threads; 0 = one fewer than the CPU cores (at least 1).
     pub worker_threads: usize,
     /// TCP keepalive interval on client sockets; 0 = off.
     pub tcp_keepalive_secs: u64,

@@ -32,9 +32,7 @@ fn main() -> ExitCode {
     }
     init_logging(&config);
     let mut rt = tokio::runtime::Builder::new_multi_thread();
-    if config.server.worker_threads > 0 {
-        rt.worker_threads(config.server.worker_threads);
-    }
+    rt.worker_threads(worker_threads(config.server.worker_threads));
     let rt = match rt.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -93,6 +91,18 @@ async fn signals() {
         tracing::warn!("second signal, exiting now");
         std::process::exit(130);
     });
+}
+
+/// Runtime threads: as configured, or by default one fewer than the cores
+/// (at least one). respite usually shares the machine with Redis, which
+/// wants a core of its own; on 2 cores a second worker only adds
+/// cross-thread wake-ups (BENCHMARKS.md shows the difference).
+fn worker_threads(configured: usize) -> usize {
+    if configured > 0 {
+        return configured;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.saturating_sub(1).max(1)
 }
 
 fn init_logging(config: &Config) {

@@ -67,28 +67,84 @@ pub enum ProtocolError {
     TooDeep,
 }
 
-/// Parse an ASCII decimal integer as RESP writes it (optional leading `-`).
-pub(crate) fn parse_int(line: &[u8]) -> Option<i64> {
-    let (neg, digits) = match line.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, line),
-    };
-    if digits.is_empty() || digits.len() > 18 {
-        return None;
-    }
-    let mut v: i64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + i64::from(b - b'0');
-    }
-    Some(if neg { -v } else { v })
+/// The result of reading a `<integer>\r\n` line.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum IntLine {
+    /// The value and the offset just past the CRLF.
+    Done(i64, usize),
+    /// The line has not fully arrived; `digits` were read so far.
+    Incomplete {
+        /// Digits seen so far.
+        digits: usize,
+    },
+    /// Not a number, or too long to be one.
+    Invalid,
 }
 
-/// Find the next CRLF-terminated line starting at `from`; returns the index
-/// of the `\r`.
+/// Read a decimal line starting at `from` in one pass: digits up to CRLF.
+/// Length lines are short, so this beats searching for CRLF first.
+pub(crate) fn int_line(buf: &[u8], from: usize) -> IntLine {
+    let mut i = from;
+    let neg = buf.get(i) == Some(&b'-');
+    if neg {
+        i += 1;
+    }
+    let mut v: i64 = 0;
+    let mut digits = 0;
+    loop {
+        match buf.get(i) {
+            None => return IntLine::Incomplete { digits },
+            Some(b'\r') => {
+                return match buf.get(i + 1) {
+                    None => IntLine::Incomplete { digits },
+                    Some(b'\n') if digits > 0 => IntLine::Done(if neg { -v } else { v }, i + 2),
+                    Some(_) => IntLine::Invalid,
+                };
+            }
+            Some(&b) if b.is_ascii_digit() && digits < 18 => {
+                v = v * 10 + i64::from(b - b'0');
+                digits += 1;
+                i += 1;
+            }
+            Some(_) => return IntLine::Invalid,
+        }
+    }
+}
+
+/// Find the next CRLF at or after `from`; returns the index of the `\r`.
 pub(crate) fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    let hay = buf.get(from..)?;
-    memchr::memmem::find(hay, b"\r\n").map(|at| from + at)
+    let mut at = from;
+    loop {
+        let cr = at + memchr::memchr(b'\r', buf.get(at..)?)?;
+        match buf.get(cr + 1) {
+            Some(b'\n') => return Some(cr),
+            Some(_) => at = cr + 1,
+            None => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_lines() {
+        assert_eq!(int_line(b"*12\r\nx", 1), IntLine::Done(12, 5));
+        assert_eq!(int_line(b"$-1\r\n", 1), IntLine::Done(-1, 5));
+        assert_eq!(int_line(b"$12", 1), IntLine::Incomplete { digits: 2 });
+        assert_eq!(int_line(b"$12\r", 1), IntLine::Incomplete { digits: 2 });
+        assert_eq!(int_line(b"$\r\n", 1), IntLine::Invalid);
+        assert_eq!(int_line(b"$1x\r\n", 1), IntLine::Invalid);
+        assert_eq!(int_line(b"$1\rx", 1), IntLine::Invalid);
+        assert_eq!(int_line(b"$1234567890123456789\r\n", 1), IntLine::Invalid);
+        assert_eq!(int_line(b"-\r\n", 0), IntLine::Invalid);
+    }
+
+    #[test]
+    fn crlf_search_skips_lone_cr() {
+        assert_eq!(find_crlf(b"a\rb\r\n", 0), Some(3));
+        assert_eq!(find_crlf(b"ab\r", 0), None);
+        assert_eq!(find_crlf(b"\r\n\r\n", 1), Some(2));
+    }
 }

@@ -5,7 +5,7 @@
 //! is an error or an out-of-band push. The scanner is resumable: a large
 //! reply arriving in many reads is scanned once in total.
 
-use super::{find_crlf, parse_int, ProtocolError};
+use super::{find_crlf, int_line, IntLine, ProtocolError};
 
 /// What a complete top-level reply is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,16 +125,15 @@ fn element(buf: &[u8], at: usize) -> Result<Element, ProtocolError> {
     let Some(&tag) = buf.get(at) else {
         return Ok(Element::NeedMore);
     };
-    let Some(cr) = find_crlf(buf, at + 1) else {
-        return Ok(Element::NeedMore);
-    };
-    let line = buf.get(at + 1..cr).unwrap_or_default();
-    let next = cr + 2;
-    let count = || parse_int(line).ok_or(ProtocolError::InvalidReply("bad length"));
     match tag {
-        b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Ok(Element::Done { next }),
+        b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Ok(match find_crlf(buf, at + 1) {
+            Some(cr) => Element::Done { next: cr + 2 },
+            None => Element::NeedMore,
+        }),
         b'$' | b'!' | b'=' => {
-            let len = count()?;
+            let Some((len, next)) = length(buf, at)? else {
+                return Ok(Element::NeedMore);
+            };
             if len == -1 && tag == b'$' {
                 return Ok(Element::Done { next });
             }
@@ -148,7 +147,9 @@ fn element(buf: &[u8], at: usize) -> Result<Element, ProtocolError> {
             }
         }
         b'*' | b'~' | b'>' | b'%' | b'|' => {
-            let n = count()?;
+            let Some((n, next)) = length(buf, at)? else {
+                return Ok(Element::NeedMore);
+            };
             if (n == -1 && tag == b'*') || n == 0 {
                 return Ok(Element::Done { next });
             }
@@ -163,6 +164,16 @@ fn element(buf: &[u8], at: usize) -> Result<Element, ProtocolError> {
             })
         }
         _ => Err(ProtocolError::InvalidReply("unknown type byte")),
+    }
+}
+
+/// The length line after the type byte at `at`: the value and where the
+/// element's body starts, or `None` while it has not fully arrived.
+fn length(buf: &[u8], at: usize) -> Result<Option<(i64, usize)>, ProtocolError> {
+    match int_line(buf, at + 1) {
+        IntLine::Done(n, next) => Ok(Some((n, next))),
+        IntLine::Incomplete { .. } => Ok(None),
+        IntLine::Invalid => Err(ProtocolError::InvalidReply("bad length")),
     }
 }
 

@@ -6,7 +6,7 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-use super::{find_crlf, parse_int, ProtocolError};
+use super::{int_line, IntLine, ProtocolError};
 
 /// Bounds on what one request may claim or contain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,27 +155,25 @@ impl RequestParser {
     }
 
     fn multibulk_header(&mut self, buf: &mut BytesMut) -> Result<Header, ProtocolError> {
-        let Some(cr) = find_crlf(buf, 1) else {
-            if buf.len() > self.limits.max_inline_len {
-                return Err(ProtocolError::MbulkCountTooBig);
+        let (n, next) = match int_line(buf, 1) {
+            IntLine::Done(n, next) => (n, next),
+            IntLine::Incomplete { .. } if buf.len() > self.limits.max_inline_len => {
+                return Err(ProtocolError::MbulkCountTooBig)
             }
-            return Ok(Header::NeedMore);
+            IntLine::Incomplete { .. } => return Ok(Header::NeedMore),
+            IntLine::Invalid => return Err(ProtocolError::InvalidMultibulkLength),
         };
-        let n = buf
-            .get(1..cr)
-            .and_then(parse_int)
-            .ok_or(ProtocolError::InvalidMultibulkLength)?;
         if n > self.limits.max_multibulk_len as i64 {
             return Err(ProtocolError::InvalidMultibulkLength);
         }
         if n <= 0 {
-            buf.advance(cr + 2);
+            buf.advance(next);
             return Ok(Header::Empty);
         }
         let argc = n as usize;
         Ok(Header::Start(Partial {
             argc,
-            pos: cr + 2,
+            pos: next,
             args: Vec::with_capacity(argc.min(64)),
             need: 0,
         }))
@@ -189,18 +187,18 @@ impl RequestParser {
         if tag != b'$' {
             return Err(ProtocolError::ExpectedBulk(char::from(tag)));
         }
-        let Some(cr) = find_crlf(buf, pos + 1) else {
-            if buf.len() - pos > self.limits.max_inline_len {
-                return Err(ProtocolError::BulkCountTooBig);
+        let (len, start) = match int_line(buf, pos + 1) {
+            IntLine::Done(len, next)
+                if len >= 0 && len as u64 <= self.limits.max_bulk_len as u64 =>
+            {
+                (len as usize, next)
             }
-            return Ok(Bulk::NeedMore(0));
+            IntLine::Incomplete { .. } if buf.len() - pos > self.limits.max_inline_len => {
+                return Err(ProtocolError::BulkCountTooBig)
+            }
+            IntLine::Incomplete { .. } => return Ok(Bulk::NeedMore(0)),
+            _ => return Err(ProtocolError::InvalidBulkLength),
         };
-        let len = buf
-            .get(pos + 1..cr)
-            .and_then(parse_int)
-            .filter(|&l| l >= 0 && l as u64 <= self.limits.max_bulk_len as u64)
-            .ok_or(ProtocolError::InvalidBulkLength)? as usize;
-        let start = cr + 2;
         let end = start + len;
         match buf.get(end..end + 2) {
             None => Ok(Bulk::NeedMore(end + 2)),
@@ -448,7 +446,7 @@ mod tests {
             Err(ProtocolError::InlineTooBig)
         );
         assert_eq!(
-            parse_all(b"*11111111111111111111", small),
+            parse_all(b"*123456789012345678", small),
             Err(ProtocolError::MbulkCountTooBig)
         );
         assert_eq!(
