@@ -73,6 +73,8 @@ pub struct Config {
     pub upstream: UpstreamConfig,
     /// Client authentication (empty = no AUTH required).
     pub auth: AuthConfig,
+    /// The in-process cache of hot replies.
+    pub l1: L1Config,
     /// Logging verbosity and format.
     pub log: LogConfig,
 }
@@ -225,6 +227,46 @@ pub struct LogConfig {
     pub level: String,
     /// Output format.
     pub format: LogFormat,
+}
+
+/// `[l1]`: the in-process cache of replies to hot reads, kept coherent by
+/// Redis's client tracking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct L1Config {
+    /// Serve cacheable reads from process memory (false = pass-through only).
+    pub enabled: bool,
+    /// Byte budget for cached replies, entry overhead included.
+    pub budget_bytes: u64,
+    /// Replies larger than this are never cached.
+    pub max_value_bytes: usize,
+    /// No entry outlives this, whatever the key's TTL upstream.
+    pub max_ttl_ms: u64,
+    /// The cap instead when the upstream has no client tracking (entries
+    /// are then only as fresh as this).
+    pub ttl_only_max_ttl_ms: u64,
+    /// Reads of a key (in the frequency sketch's window) before a miss may
+    /// fill L1; 1 admits every key on its first miss.
+    pub admit_min_reads: u32,
+    /// Glob patterns of keys that may be cached; empty = every key.
+    pub allow: Vec<String>,
+    /// Glob patterns of keys never cached; they win over `allow`.
+    pub deny: Vec<String>,
+}
+
+impl Default for L1Config {
+    fn default() -> Self {
+        L1Config {
+            enabled: true,
+            budget_bytes: 64 * 1024 * 1024,
+            max_value_bytes: 512 * 1024,
+            max_ttl_ms: 60_000,
+            ttl_only_max_ttl_ms: 1_000,
+            admit_min_reads: 2,
+            allow: Vec::new(),
+            deny: Vec::new(),
+        }
+    }
 }
 
 impl Default for LogConfig {
@@ -518,6 +560,26 @@ impl Config {
         }
 
         check_log_level(&self.log.level).map_err(|reason| invalid("log.level", reason))?;
+
+        let c = &self.l1;
+        max_ms("l1.max_ttl_ms", c.max_ttl_ms)?;
+        max_ms("l1.ttl_only_max_ttl_ms", c.ttl_only_max_ttl_ms)?;
+        at_least("l1.admit_min_reads", c.admit_min_reads as usize, 1)?;
+        if c.admit_min_reads > 15 {
+            return Err(invalid(
+                "l1.admit_min_reads",
+                format!(
+                    "must be between 1 and 15 (the sketch counts to 15), got {}",
+                    c.admit_min_reads
+                ),
+            ));
+        }
+        for (i, p) in c.allow.iter().chain(&c.deny).enumerate() {
+            if p.is_empty() {
+                let list = if i < c.allow.len() { "allow" } else { "deny" };
+                return Err(invalid(format!("l1.{list}"), "patterns must not be empty"));
+            }
+        }
         Ok(())
     }
 

@@ -10,6 +10,7 @@
 //! [`command`] (what a command means and where it goes) → [`upstream`]
 //! (connections to Redis) → [`protocol`] (bytes, no sockets).
 
+pub mod cache;
 pub mod cli;
 pub mod command;
 pub mod config;
@@ -26,7 +27,7 @@ use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use command::{ClientRegistry, Ctx, Stats};
+use command::{CacheLayer, ClientRegistry, Ctx, Stats};
 pub use config::Config;
 pub use error::StartError;
 use upstream::Upstream;
@@ -51,8 +52,14 @@ pub async fn run(
         ),
         None => None,
     };
+    let upstream = Upstream::new(&config)?;
+    let cache = Arc::new(CacheLayer::new(&config, upstream.state().tracking.clone()));
+    if cache.enabled {
+        upstream.start_tracking(cache.clone());
+    }
     let ctx = Arc::new(Ctx {
-        upstream: Upstream::new(&config)?,
+        upstream,
+        cache,
         clients: ClientRegistry::default(),
         stats: Stats::default(),
         started: Instant::now(),

@@ -49,6 +49,7 @@ pub fn run(
             Outcome::Replied
         }
         b"CLIENT" => client_command(ctx, s, spec, argv, w)?,
+        b"HOTKEYS" => hotkeys(ctx, argv, w)?,
         b"MULTI" => {
             s.pin.multi = true;
             pin(s, false)
@@ -71,7 +72,7 @@ pub fn run(
             pin(s, true)
         }
         _ if is_subscription(spec, name) => subscription(s),
-        _ => forward(s, spec, argv),
+        _ => forward(ctx, s, spec, argv),
     };
     Ok(outcome)
 }
@@ -79,6 +80,38 @@ pub fn run(
 /// Forward on the dedicated connection (whose state the command ends).
 fn pinned_forward(s: &mut Session) -> Outcome {
     on_pinned(s, Expect::One)
+}
+
+/// `HOTKEYS [COUNT n]`: the keys in L1 with the most reads (default 10),
+/// each a map of key, reads, hits and misses.
+fn hotkeys(ctx: &Ctx, argv: &[Bytes], w: &mut ReplyWriter) -> Result<Outcome, ReplyError> {
+    let n = match argv {
+        [_] => 10,
+        [_, opt, n] if opt.eq_ignore_ascii_case(b"COUNT") => std::str::from_utf8(n)
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .ok_or_else(|| ReplyError::invalid("COUNT must be a positive integer"))?,
+        _ => {
+            return Err(ReplyError::invalid(
+                "syntax error, expected HOTKEYS [COUNT n]",
+            ))
+        }
+    };
+    let keys = ctx.cache.l1.hotkeys(n.min(10_000));
+    w.array(keys.len());
+    for k in keys {
+        w.map(4);
+        w.key("key");
+        w.bulk(&k.key);
+        w.key("reads");
+        w.int(k.reads as i64);
+        w.key("hits");
+        w.int(k.hits as i64);
+        w.key("misses");
+        w.int(k.misses as i64);
+    }
+    Ok(Outcome::Replied)
 }
 
 fn ping(argv: &[Bytes], w: &mut ReplyWriter) -> Result<Outcome, ReplyError> {
@@ -110,7 +143,13 @@ fn end_multi(s: &mut Session, name: &[u8], w: &mut ReplyWriter) -> Result<Outcom
     }
     s.pin.multi = false;
     s.pin.watch = false;
-    Ok(pinned_forward(s))
+    // The queued writes happen now (or never): EXEC's reply drops their keys.
+    let queued = std::mem::take(&mut s.multi_effect);
+    let mut outcome = pinned_forward(s);
+    if let (true, Outcome::Forward { effect, .. }) = (exec, &mut outcome) {
+        *effect = queued;
+    }
+    Ok(outcome)
 }
 
 fn select(
@@ -168,7 +207,7 @@ fn client_command(
             s.pin.client_state = true;
             Ok(pin(s, true))
         }
-        _ => Ok(forward(s, spec, argv)),
+        _ => Ok(forward(ctx, s, spec, argv)),
     }
 }
 

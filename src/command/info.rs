@@ -47,6 +47,7 @@ const SECTIONS: &[(&str, Section)] = &[
     ("memory", memory),
     ("stats", stats),
     ("upstream", upstream),
+    ("l1", l1),
 ];
 
 /// INFO [section ...]: `default`, `all` and `everything` print every section.
@@ -167,6 +168,52 @@ fn upstream(ctx: &Ctx, out: &mut String) {
     field(out, "mux_writes", get(&u.mux_writes));
     let last = u.last_error.lock().map(|e| e.clone()).unwrap_or_default();
     field(out, "upstream_last_error", last.replace(['\r', '\n'], " "));
+}
+
+fn l1(ctx: &Ctx, out: &mut String) {
+    let c = &ctx.cache;
+    let st = c.l1.stats();
+    let k = &c.counters;
+    let t = c.tracking();
+    title(out, "L1");
+    field(out, "l1_enabled", u8::from(c.enabled));
+    field(out, "l1_tracking", tracking_mode(t));
+    field(out, "l1_entries", st.entries);
+    field(out, "l1_keys", st.keys);
+    field(out, "l1_bytes", st.bytes);
+    field(out, "l1_budget_bytes", st.budget);
+    field(out, "l1_hits", st.hits);
+    field(out, "l1_misses", st.misses);
+    let reads = st.hits + st.misses;
+    let rate = if reads == 0 {
+        0.0
+    } else {
+        st.hits as f64 / reads as f64
+    };
+    field(out, "l1_hit_rate", format!("{rate:.4}"));
+    field(out, "l1_admissions", st.admissions);
+    field(out, "l1_rejections", st.rejections);
+    field(out, "l1_stale_fills", st.stale_fills);
+    field(out, "l1_evictions", st.evictions);
+    field(out, "l1_expired", st.expired);
+    field(out, "l1_invalidations", st.invalidations);
+    field(out, "l1_invalidations_local", get(&k.local_invalidations));
+    field(out, "l1_invalidations_pushed", get(&k.pushed_invalidations));
+    field(out, "l1_tracking_pushes", get(&t.pushes));
+    field(out, "l1_flushes", get(&k.flushes));
+    field(out, "l1_coalesced_misses", get(&k.coalesced));
+}
+
+/// `on` (tracked, listener up), `down` (listener reconnecting: no fills),
+/// `off` (upstream refused tracking: short TTLs only), `unknown`.
+fn tracking_mode(t: &crate::upstream::Tracking) -> &'static str {
+    use crate::upstream::TrackingMode;
+    match (t.mode(), t.listener().is_some()) {
+        (TrackingMode::Off, _) => "off",
+        (_, false) => "down",
+        (TrackingMode::On, true) => "on",
+        (TrackingMode::Unknown, true) => "unknown",
+    }
 }
 
 /// Resident set size from /proc (0 where unavailable).

@@ -6,6 +6,7 @@
 //! where upstream the request must go and how many replies to expect. The
 //! server layer carries that out; it never interprets commands itself.
 
+pub mod cache;
 pub mod client;
 pub mod connection;
 pub mod info;
@@ -22,6 +23,7 @@ use crate::error::ReplyError;
 use crate::protocol::encode::ReplyWriter;
 use crate::protocol::{Proto, Request};
 use crate::upstream::Upstream;
+pub use cache::{CacheLayer, CacheRead, WriteEffect};
 pub use client::ClientRegistry;
 pub use info::Stats;
 pub use session::{PinState, Session};
@@ -42,6 +44,8 @@ pub struct Ctx {
     pub clients: ClientRegistry,
     /// Server-wide counters.
     pub stats: Stats,
+    /// The L1 cache and its policy.
+    pub cache: std::sync::Arc<CacheLayer>,
     /// When respite started.
     pub started: Instant,
     /// The address clients connect to.
@@ -79,7 +83,11 @@ pub enum Outcome {
         pinned: bool,
         /// How replies come back.
         expect: Expect,
+        /// What the command does to L1 once its reply arrives.
+        effect: WriteEffect,
     },
+    /// A cacheable read: answer from L1, or send it as a tracked read.
+    Read(CacheRead),
     /// The reply (`+OK`) was written; close once it reaches the client.
     Quit,
     /// RESET: drop the dedicated connection, then the reply is written.
@@ -124,7 +132,7 @@ fn route(
         if !spec.arity_ok(argv.len()) {
             // Inside MULTI, Redis must see the error: it makes EXEC abort.
             if s.pin.multi {
-                return Ok(forward(s, Some(spec), argv));
+                return Ok(forward(ctx, s, Some(spec), argv));
             }
             return Err(ReplyError::WrongArity(spec.name.to_string()));
         }
@@ -137,17 +145,30 @@ fn route(
     connection::run(ctx, s, &name, spec, argv, w)
 }
 
-/// The default route for a command that is not answered locally.
-fn forward(s: &mut Session, spec: Option<&CommandSpec>, argv: &[Bytes]) -> Outcome {
+/// The default route for a command that is not answered locally: a
+/// cacheable read for L1, or a forward (whose writes drop L1 keys; inside
+/// MULTI they do so when EXEC answers).
+fn forward(ctx: &Ctx, s: &mut Session, spec: Option<&CommandSpec>, argv: &[Bytes]) -> Outcome {
+    let mut effect = cache::write_effect(spec, argv);
     let blocking = spec.is_some_and(|sp| sp.blocks(argv));
     let pinned = s.pin.holds() || blocking;
+    if s.pin.multi {
+        s.multi_effect.merge(std::mem::take(&mut effect));
+    } else if !pinned && !effect.is_write() && ctx.cache.enabled {
+        let read = spec.and_then(|sp| cache::cacheable(sp, argv, s.proto));
+        if let Some(read) = read.filter(|r| ctx.cache.allowed(r)) {
+            return Outcome::Read(read);
+        }
+    }
+    let expect = if s.streaming {
+        Expect::Stream
+    } else {
+        Expect::One
+    };
     Outcome::Forward {
         pinned,
-        expect: if s.streaming {
-            Expect::Stream
-        } else {
-            Expect::One
-        },
+        expect,
+        effect,
     }
 }
 
@@ -164,6 +185,7 @@ fn on_pinned(s: &mut Session, expect: Expect) -> Outcome {
     Outcome::Forward {
         pinned: true,
         expect: if s.streaming { Expect::Stream } else { expect },
+        effect: WriteEffect::None,
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::cache::WriteEffect;
 use super::client::ClientEntry;
 use crate::protocol::Proto;
 
@@ -57,6 +58,8 @@ pub struct Session {
     /// Whether replies stream from the dedicated connection without being
     /// matched to commands (RESP2 pub/sub, MONITOR, CLIENT REPLY).
     pub streaming: bool,
+    /// What the writes queued in MULTI will do to L1 when EXEC runs them.
+    pub multi_effect: WriteEffect,
 }
 
 impl Session {
@@ -70,6 +73,7 @@ impl Session {
             pin: PinState::default(),
             multi_failed: false,
             streaming: false,
+            multi_effect: WriteEffect::None,
         }
     }
 
@@ -86,6 +90,7 @@ impl Session {
         self.pin = PinState::default();
         self.multi_failed = false;
         self.streaming = false;
+        self.multi_effect = WriteEffect::None;
         self.entry.set_name(None);
         self.sync_entry();
     }

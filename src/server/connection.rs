@@ -8,7 +8,7 @@
 //! `max_inflight` commands are outstanding or the output is backed up, and
 //! a client that lets its output grow past the limit is disconnected.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,12 +21,13 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::command::{self, Ctx, Expect, Outcome, Session};
+use crate::command::cache::Miss;
+use crate::command::{self, CacheRead, Ctx, Expect, Outcome, Session, WriteEffect};
 use crate::error::{ReplyError, UpstreamError};
 use crate::protocol::encode::{self, ReplyWriter};
 use crate::protocol::{Limits, ReplyKind, Request, RequestParser};
 use crate::upstream::wire::write_some;
-use crate::upstream::{Job, JobResult, MuxHandle, Pinned};
+use crate::upstream::{Job, JobReply, JobResult, MuxHandle, Pinned};
 
 /// Output bytes above which we stop reading new requests from the client.
 const OUT_HIGH_WATER: usize = 1 << 20;
@@ -41,10 +42,13 @@ const READ_CHUNK: usize = 16 * 1024;
 enum Slot {
     /// A local reply (or error) ready to go.
     Ready(Bytes),
-    /// The replies to a job of this many commands on the multiplexed connection.
-    Mux(u32),
-    /// One reply from the dedicated connection.
-    Pinned,
+    /// The replies to a job of this many commands on the multiplexed
+    /// connection, and what its writes do to L1 before they are written.
+    Mux(u32, WriteEffect),
+    /// One reply from the dedicated connection, and its effect on L1.
+    Pinned(WriteEffect),
+    /// The reply to a miss that coalesced onto an identical one in flight.
+    Flight(u64),
     /// From here on, everything the dedicated connection sends.
     Stream,
     /// Close after everything before this is written.
@@ -58,7 +62,7 @@ enum Held {
     Dispatch(Request),
     /// Dispatched; must be sent on the other upstream connection than the
     /// outstanding commands, so it waits to keep execution order.
-    Send(Request, bool, Expect),
+    Send(Request, bool, Expect, WriteEffect),
 }
 
 /// Why the loop stopped waiting.
@@ -66,6 +70,7 @@ enum Wake {
     Read(io::Result<usize>),
     Writable,
     Mux(JobResult),
+    Flight(u64, JobResult),
     Pinned(Result<(Bytes, ReplyKind), UpstreamError>),
     Idle,
     Shutdown,
@@ -94,6 +99,14 @@ pub struct Connection {
     mux_done: VecDeque<JobResult>,
     batch: BytesMut,
     batch_count: u32,
+    /// What the writes in `batch` do to L1.
+    batch_effect: WriteEffect,
+    /// Outstanding slots that hold writes (L1 must not answer meanwhile).
+    writes_outstanding: usize,
+    flight_tx: mpsc::UnboundedSender<(u64, JobResult)>,
+    flight_rx: mpsc::UnboundedReceiver<(u64, JobResult)>,
+    flight_done: HashMap<u64, JobResult>,
+    next_flight: u64,
     pinned: Option<Pinned>,
     pinned_frames: VecDeque<Bytes>,
     /// No more requests are read; close once replies are out.
@@ -121,6 +134,7 @@ impl Connection {
         let mux = ctx.upstream.mux(session.proto, session.id()).clone();
         let (mux_tx, mux_rx) = mpsc::unbounded_channel();
         let (rd, wr) = stream.into_split();
+        let (flight_tx, flight_rx) = mpsc::unbounded_channel();
         Connection {
             rd,
             wr,
@@ -139,6 +153,12 @@ impl Connection {
             mux_done: VecDeque::new(),
             batch: BytesMut::new(),
             batch_count: 0,
+            batch_effect: WriteEffect::None,
+            writes_outstanding: 0,
+            flight_tx,
+            flight_rx,
+            flight_done: HashMap::new(),
+            next_flight: 0,
             pinned: None,
             pinned_frames: VecDeque::new(),
             closing: false,
@@ -171,6 +191,9 @@ impl Connection {
                 }
                 Wake::Writable => {}
                 Wake::Mux(r) => self.mux_done.push_back(r),
+                Wake::Flight(id, r) => {
+                    self.flight_done.insert(id, r);
+                }
                 Wake::Pinned(r) => self.on_pinned(r),
                 Wake::Idle => return "idle timeout",
                 Wake::Shutdown => self.closing = true,
@@ -234,6 +257,7 @@ impl Connection {
                 None => Wake::Killed,
             },
             r = pinned => Wake::Pinned(r),
+            Some((id, r)) = self.flight_rx.recv() => Wake::Flight(id, r),
             r = self.rd.read_buf(&mut self.rbuf), if can_read => Wake::Read(r),
             r = self.wr.writable(), if wants_write => match r {
                 Ok(()) => Wake::Writable,
@@ -338,7 +362,9 @@ impl Connection {
         }
         match self.held.take() {
             Some(Held::Dispatch(req)) => self.dispatch(req).await,
-            Some(Held::Send(req, pinned, expect)) => self.send(req, pinned, expect).await,
+            Some(Held::Send(req, pinned, expect, effect)) => {
+                self.send(req, pinned, expect, effect).await
+            }
             None => {}
         }
         self.held.is_none()
@@ -379,15 +405,12 @@ impl Connection {
                 self.switch_mux();
                 self.emit_local();
             }
-            Outcome::Forward { pinned, expect } => {
-                let other_target = pinned != self.outstanding_pinned;
-                if other_target && (self.outstanding > 0 || self.batch_count > 0) {
-                    self.flush_batch();
-                    self.held = Some(Held::Send(req, pinned, expect));
-                } else {
-                    self.send(req, pinned, expect).await;
-                }
-            }
+            Outcome::Forward {
+                pinned,
+                expect,
+                effect,
+            } => self.forward(req, pinned, expect, effect).await,
+            Outcome::Read(read) => self.read_cached(req, read).await,
         }
     }
 
@@ -404,7 +427,52 @@ impl Connection {
         } else {
             Expect::One
         };
-        self.send(req, true, expect).await;
+        self.send(req, true, expect, WriteEffect::None).await;
+    }
+
+    /// Send upstream, unless it must wait for the other connection's replies.
+    async fn forward(&mut self, req: Request, pinned: bool, expect: Expect, effect: WriteEffect) {
+        let other_target = pinned != self.outstanding_pinned;
+        if other_target && (self.outstanding > 0 || self.batch_count > 0) {
+            self.flush_batch();
+            self.held = Some(Held::Send(req, pinned, expect, effect));
+        } else {
+            self.send(req, pinned, expect, effect).await;
+        }
+    }
+
+    /// A cacheable read: a hit is answered now; a miss becomes a tracked read
+    /// (or waits for an identical one). While this client's own writes are
+    /// outstanding, L1 may not have seen them yet, so the read is forwarded.
+    async fn read_cached(&mut self, req: Request, read: CacheRead) {
+        let busy =
+            self.writes_outstanding > 0 || self.batch_effect.is_write() || self.outstanding_pinned;
+        if busy && self.outstanding > 0 {
+            return self
+                .forward(req, false, Expect::One, WriteEffect::None)
+                .await;
+        }
+        if let Some(reply) = self.ctx.cache.lookup(&read) {
+            self.emit_bytes(reply);
+            return;
+        }
+        self.flush_batch();
+        self.outstanding_pinned = false;
+        self.outstanding += 1;
+        let cache = self.ctx.cache.clone();
+        match cache.miss(
+            read,
+            &req.raw,
+            self.mux_tx.clone(),
+            &self.flight_tx,
+            &mut self.next_flight,
+        ) {
+            Miss::Lead(job) => {
+                self.push_slot(Slot::Mux(1, WriteEffect::None));
+                self.mux.send(job);
+            }
+            Miss::Wait(id) => self.push_slot(Slot::Flight(id)),
+        }
     }
 
     /// A dedicated connection's frame went to the client: if it answers a
@@ -427,9 +495,10 @@ impl Connection {
             .clone();
     }
 
-    async fn send(&mut self, req: Request, pinned: bool, expect: Expect) {
+    async fn send(&mut self, req: Request, pinned: bool, expect: Expect, effect: WriteEffect) {
         self.outstanding_pinned = pinned;
         if !pinned {
+            self.batch_effect.merge(effect);
             self.batch.extend_from_slice(&req.raw);
             self.batch_count += 1;
             self.outstanding += 1;
@@ -452,7 +521,10 @@ impl Connection {
         match expect {
             Expect::One => {
                 self.outstanding += 1;
-                self.push_slot(Slot::Pinned);
+                if effect.is_write() {
+                    self.writes_outstanding += 1;
+                }
+                self.push_slot(Slot::Pinned(effect));
             }
             Expect::Pushes => {}
             Expect::Stream => {
@@ -496,7 +568,12 @@ impl Connection {
         let line = ReplyError::Upstream(e).line();
         let mut errors = 0;
         for slot in self.slots.iter_mut() {
-            if matches!(slot, Slot::Pinned) {
+            if let Slot::Pinned(effect) = slot {
+                // The write may or may not have run: drop its keys anyway.
+                self.ctx.cache.apply_write(effect);
+                if effect.is_write() {
+                    self.writes_outstanding -= 1.min(self.writes_outstanding);
+                }
                 let mut b = BytesMut::new();
                 encode::error(&mut b, &line);
                 *slot = Slot::Ready(b.freeze());
@@ -528,9 +605,13 @@ impl Connection {
         let job = Job {
             payload: self.batch.split().freeze(),
             count: self.batch_count,
-            reply_to: self.mux_tx.clone(),
+            reply_to: JobReply::Client(self.mux_tx.clone()),
         };
-        self.push_slot(Slot::Mux(self.batch_count));
+        let effect = std::mem::take(&mut self.batch_effect);
+        if effect.is_write() {
+            self.writes_outstanding += 1;
+        }
+        self.push_slot(Slot::Mux(self.batch_count, effect));
         self.batch_count = 0;
         self.mux.send(job);
     }
@@ -541,12 +622,18 @@ impl Connection {
 
     /// Queue the local reply in `scratch` behind every earlier reply.
     fn emit_local(&mut self) {
+        let bytes = self.scratch.split().freeze();
+        self.emit_bytes(bytes);
+    }
+
+    /// Queue a reply that is already encoded (an L1 hit) behind every
+    /// earlier reply, without copying it when it must wait.
+    fn emit_bytes(&mut self, reply: Bytes) {
         self.flush_batch();
-        let bytes = self.scratch.split();
         if self.slots.is_empty() || matches!(self.slots.front(), Some(Slot::Stream)) {
-            self.out.extend_from_slice(&bytes);
+            self.out.extend_from_slice(&reply);
         } else {
-            self.push_slot(Slot::Ready(bytes.freeze()));
+            self.push_slot(Slot::Ready(reply));
         }
     }
 
@@ -566,56 +653,84 @@ impl Connection {
 
     /// Move every reply that is ready at the head of the queue to the output.
     fn drain_slots(&mut self) {
-        while let Some(slot) = self.slots.front() {
-            match slot {
-                Slot::Ready(b) => self.out.extend_from_slice(b),
-                Slot::Mux(n) => {
-                    let n = *n;
-                    match self.mux_done.pop_front() {
-                        Some(Ok(b)) => self.out.extend_from_slice(&b),
-                        Some(Err(e)) => {
-                            let line = ReplyError::Upstream(e).line();
-                            for _ in 0..n {
-                                encode::error(&mut self.out, &line);
-                            }
-                        }
-                        None => return,
-                    }
-                    self.outstanding -= (n as usize).min(self.outstanding);
-                }
-                Slot::Pinned => match self.pinned_frames.pop_front() {
-                    Some(b) => {
-                        self.out.extend_from_slice(&b);
-                        self.outstanding -= 1.min(self.outstanding);
-                        self.slots.pop_front();
-                        self.after_pinned_frame(&b);
-                        continue;
-                    }
-                    None => return,
-                },
+        while let Some(front) = self.slots.front() {
+            match front {
                 Slot::Stream => {
-                    while let Some(b) = self.pinned_frames.pop_front() {
-                        self.out.extend_from_slice(&b);
-                        if self.after_pinned_frame(&b) {
-                            break;
-                        }
-                    }
-                    if self
-                        .slots
-                        .front()
-                        .is_some_and(|s| matches!(s, Slot::Stream))
-                    {
+                    if self.drain_stream() {
                         return;
                     }
-                    continue;
                 }
                 Slot::Close => {
                     self.closing = true;
                     self.rbuf.clear();
+                    self.slots.pop_front();
+                }
+                _ => {
+                    let Some(result) = self.head_result() else {
+                        return;
+                    };
+                    if let Some(slot) = self.slots.pop_front() {
+                        self.complete(slot, result);
+                    }
                 }
             }
-            self.slots.pop_front();
         }
+    }
+
+    /// The head slot's reply, if it has arrived.
+    fn head_result(&mut self) -> Option<JobResult> {
+        match self.slots.front()? {
+            Slot::Ready(b) => Some(Ok(b.clone())),
+            Slot::Mux(..) => self.mux_done.pop_front(),
+            Slot::Pinned(_) => self.pinned_frames.pop_front().map(Ok),
+            Slot::Flight(id) => self.flight_done.remove(id),
+            Slot::Stream | Slot::Close => None,
+        }
+    }
+
+    /// A slot's reply arrived: apply its writes to L1 first (read-your-writes),
+    /// then write the reply, or one error per command it stood for.
+    fn complete(&mut self, slot: Slot, result: JobResult) {
+        let pinned = matches!(slot, Slot::Pinned(_));
+        let (count, effect) = match slot {
+            Slot::Mux(n, effect) => (n as usize, effect),
+            Slot::Pinned(effect) => (1, effect),
+            Slot::Flight(_) => (1, WriteEffect::None),
+            _ => (0, WriteEffect::None),
+        };
+        if effect.is_write() {
+            self.ctx.cache.apply_write(&effect);
+            self.writes_outstanding -= 1.min(self.writes_outstanding);
+        }
+        self.outstanding -= count.min(self.outstanding);
+        match result {
+            Ok(b) => {
+                self.out.extend_from_slice(&b);
+                if pinned {
+                    self.after_pinned_frame(&b);
+                }
+            }
+            Err(e) => {
+                let line = ReplyError::Upstream(e).line();
+                for _ in 0..count.max(1) {
+                    encode::error(&mut self.out, &line);
+                }
+            }
+        }
+    }
+
+    /// Stream everything the dedicated connection sent. Returns true while
+    /// the stream stays at the head of the queue.
+    fn drain_stream(&mut self) -> bool {
+        while let Some(b) = self.pinned_frames.pop_front() {
+            self.out.extend_from_slice(&b);
+            if self.after_pinned_frame(&b) {
+                break;
+            }
+        }
+        self.slots
+            .front()
+            .is_some_and(|s| matches!(s, Slot::Stream))
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod connect;
 pub mod mux;
 pub mod pinned;
+pub mod tracking;
 pub mod wire;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -16,8 +17,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 pub use connect::Dialer;
-pub use mux::{Job, JobResult, MuxHandle};
+pub use mux::{Job, JobReply, JobResult, MuxHandle, TrackedRead};
 pub use pinned::Pinned;
+pub use tracking::{Invalidations, Tracking, TrackingMode};
 
 use crate::config::{Config, ConfigError};
 use crate::error::UpstreamError;
@@ -44,6 +46,8 @@ pub struct UpstreamState {
     pub last_error: Mutex<String>,
     /// Whether any connection has ever come up.
     pub ever_connected: AtomicBool,
+    /// Client tracking: the invalidation listener and the upstream's support.
+    pub tracking: Arc<Tracking>,
     pub(crate) backoff_min: Duration,
     pub(crate) backoff_max: Duration,
     pub(crate) command_timeout: Option<Duration>,
@@ -94,6 +98,7 @@ impl Upstream {
             mux_writes: AtomicU64::new(0),
             last_error: Mutex::new(String::new()),
             ever_connected: AtomicBool::new(false),
+            tracking: Arc::new(Tracking::default()),
             backoff_min: ms(up.backoff_min_ms.max(1)),
             backoff_max: ms(up.backoff_max_ms.max(up.backoff_min_ms.max(1))),
             command_timeout: (up.command_timeout_ms > 0).then(|| ms(up.command_timeout_ms)),
@@ -106,6 +111,11 @@ impl Upstream {
             resp2: OnceLock::new(),
             resp3: OnceLock::new(),
         })
+    }
+
+    /// Start the invalidation listener, sending what it hears to `sink`.
+    pub fn start_tracking(&self, sink: Arc<dyn Invalidations>) {
+        tracking::spawn(self.dialer.clone(), self.state.clone(), sink);
     }
 
     /// Start the RESP2 pool now, so the first client does not wait for it.

@@ -21,10 +21,40 @@ use super::connect::Dialer;
 use super::wire::{write_some, ReplyBuffer};
 use super::UpstreamState;
 use crate::error::UpstreamError;
-use crate::protocol::{Proto, ReplyKind};
+use crate::protocol::{Proto, ReplyKind, Request};
+use crate::upstream::tracking::TrackingMode;
 
 /// The answer to a job: the raw replies of all its commands, or why not.
 pub type JobResult = Result<Bytes, UpstreamError>;
+
+/// A read whose reply may fill L1. The multiplexed connection makes sure
+/// Redis tracks it (tracking pointed at the live listener), and completes it
+/// on the connection task, in order with everything else on the connection.
+pub trait TrackedRead: Send + std::fmt::Debug {
+    /// The job's replies, or why not. `tracked` says whether Redis tracked
+    /// the read (so invalidations for its keys will come).
+    fn complete(self: Box<Self>, result: JobResult, tracked: bool);
+}
+
+/// Where a job's replies go.
+#[derive(Debug)]
+pub enum JobReply {
+    /// To the client's channel; one client's jobs complete in order.
+    Client(mpsc::UnboundedSender<JobResult>),
+    /// To a tracked read (which answers its client itself).
+    Tracked(Box<dyn TrackedRead>),
+    /// respite's own command on this connection (tracking setup).
+    Internal(Internal),
+}
+
+/// respite's own commands on a multiplexed connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Internal {
+    /// `CLIENT TRACKING off`: its reply is ignored.
+    Ignore,
+    /// `CLIENT TRACKING on REDIRECT id OPTIN` for this listener generation.
+    TrackingOn(u64),
+}
 
 /// A run of commands from one client, in order.
 #[derive(Debug)]
@@ -33,14 +63,20 @@ pub struct Job {
     pub payload: Bytes,
     /// How many commands (and so replies) it holds.
     pub count: u32,
-    /// Where the replies go; one client's jobs complete in order.
-    pub reply_to: mpsc::UnboundedSender<JobResult>,
+    /// Where the replies go.
+    pub reply_to: JobReply,
 }
 
 impl Job {
     fn fail(self, err: UpstreamError) {
-        // The client may have gone; then nobody waits for this answer.
-        let _ = self.reply_to.send(Err(err));
+        match self.reply_to {
+            // The client may have gone; then nobody waits for this answer.
+            JobReply::Client(tx) => {
+                let _ = tx.send(Err(err));
+            }
+            JobReply::Tracked(read) => read.complete(Err(err), false),
+            JobReply::Internal(_) => {}
+        }
     }
 }
 
@@ -64,6 +100,15 @@ struct InFlight {
     remaining: u32,
     /// Reply bytes set aside when a push frame interrupted this job's replies.
     parts: Option<BytesMut>,
+}
+
+/// One of respite's own commands as a job.
+fn internal<const N: usize>(args: [&str; N], kind: Internal) -> Job {
+    Job {
+        payload: Request::from_args(args).raw,
+        count: 1,
+        reply_to: JobReply::Internal(kind),
+    }
 }
 
 /// Most bytes coalesced into one write before it is sent.
@@ -143,6 +188,8 @@ struct Conn<'a> {
     inflight: VecDeque<InFlight>,
     /// When the oldest outstanding reply last made progress.
     last_progress: Instant,
+    /// The listener generation this connection's tracking points at (0: none).
+    tracked_generation: u64,
 }
 
 impl<'a> Conn<'a> {
@@ -162,6 +209,7 @@ impl<'a> Conn<'a> {
             replies: ReplyBuffer::with_bytes(rest),
             inflight: VecDeque::new(),
             last_progress: Instant::now(),
+            tracked_generation: 0,
         }
     }
 
@@ -217,6 +265,33 @@ impl<'a> Conn<'a> {
     }
 
     fn push(&mut self, job: Job) {
+        if matches!(job.reply_to, JobReply::Tracked(_)) {
+            self.point_tracking();
+        }
+        self.queue(job);
+    }
+
+    /// Before a tracked read: make sure this connection's tracking redirects
+    /// to the live listener (unless the upstream refused tracking).
+    fn point_tracking(&mut self) {
+        let tracking = &self.state.tracking;
+        let Some((id, generation)) = tracking.listener() else {
+            return;
+        };
+        if generation == self.tracked_generation || tracking.mode() == TrackingMode::Off {
+            return;
+        }
+        if self.tracked_generation != 0 {
+            self.queue(internal(["CLIENT", "TRACKING", "off"], Internal::Ignore));
+        }
+        let id = id.to_string();
+        let on = ["CLIENT", "TRACKING", "on", "REDIRECT", &id, "OPTIN"];
+        self.queue(internal(on, Internal::TrackingOn(generation)));
+        // Until the reply says otherwise, reads sent after this are covered.
+        self.tracked_generation = generation;
+    }
+
+    fn queue(&mut self, job: Job) {
         if self.inflight.is_empty() {
             self.last_progress = Instant::now();
         }
@@ -256,11 +331,35 @@ impl<'a> Conn<'a> {
                         parts.unsplit(bytes);
                         bytes = parts;
                     }
-                    let _ = done.job.reply_to.send(Ok(bytes.freeze()));
+                    self.deliver(done.job.reply_to, bytes.freeze(), kind);
                 }
             }
         }
         Ok(())
+    }
+
+    /// Hand a completed job's replies to whoever waits for them.
+    fn deliver(&mut self, reply_to: JobReply, bytes: Bytes, last: ReplyKind) {
+        match reply_to {
+            JobReply::Client(tx) => {
+                let _ = tx.send(Ok(bytes));
+            }
+            JobReply::Tracked(read) => {
+                let tracked = self.state.tracking.is_current(self.tracked_generation);
+                read.complete(Ok(bytes), tracked);
+            }
+            JobReply::Internal(Internal::Ignore) => {}
+            JobReply::Internal(Internal::TrackingOn(generation)) => {
+                if last == ReplyKind::Error {
+                    tracing::warn!(upstream = %self.dialer.addr(), reply = %String::from_utf8_lossy(&bytes).trim_end(), "upstream refused client tracking; L1 falls back to short TTLs");
+                    self.state.tracking.set_mode(TrackingMode::Off);
+                    self.tracked_generation = 0;
+                } else {
+                    self.state.tracking.set_mode(TrackingMode::On);
+                    self.tracked_generation = generation;
+                }
+            }
+        }
     }
 
     /// A push arrived between replies: keep the replies before it with their
