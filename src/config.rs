@@ -252,6 +252,9 @@ pub struct L1Config {
     pub allow: Vec<String>,
     /// Glob patterns of keys never cached; they win over `allow`.
     pub deny: Vec<String>,
+    /// How often to measure invalidation lag with a probe key (0 = never;
+    /// the probe writes one short-lived key of its own upstream).
+    pub lag_probe_interval_ms: u64,
 }
 
 impl Default for L1Config {
@@ -265,6 +268,7 @@ impl Default for L1Config {
             admit_min_reads: 2,
             allow: Vec::new(),
             deny: Vec::new(),
+            lag_probe_interval_ms: 0,
         }
     }
 }
@@ -564,6 +568,7 @@ impl Config {
         let c = &self.l1;
         max_ms("l1.max_ttl_ms", c.max_ttl_ms)?;
         max_ms("l1.ttl_only_max_ttl_ms", c.ttl_only_max_ttl_ms)?;
+        max_ms("l1.lag_probe_interval_ms", c.lag_probe_interval_ms)?;
         at_least("l1.admit_min_reads", c.admit_min_reads as usize, 1)?;
         if c.admit_min_reads > 15 {
             return Err(invalid(

@@ -67,6 +67,12 @@ pub async fn run(
         config,
     });
     ctx.upstream.warm_up();
+    let probe = ctx.config.l1.lag_probe_interval_ms;
+    if ctx.cache.enabled && probe > 0 {
+        let mux = ctx.upstream.mux(protocol::Proto::Resp2, 0).clone();
+        ctx.cache
+            .spawn_lag_probe(mux, std::time::Duration::from_millis(probe));
+    }
     let token = CancellationToken::new();
     if let Some(admin) = admin {
         tokio::spawn(server::admin::serve(ctx.clone(), admin, token.clone()));

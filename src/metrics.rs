@@ -34,6 +34,35 @@ pub const UPSTREAM_ERRORS: &str = "respite_upstream_errors_total";
 /// Upstream reconnect attempts.
 pub const UPSTREAM_RECONNECTS: &str = "respite_upstream_reconnects_total";
 
+/// L1 hits.
+pub const L1_HITS: &str = "respite_l1_hits_total";
+/// L1 misses.
+pub const L1_MISSES: &str = "respite_l1_misses_total";
+/// Fills admitted into L1.
+pub const L1_ADMISSIONS: &str = "respite_l1_admissions_total";
+/// Fills refused (not hot enough, too large, denied).
+pub const L1_REJECTIONS: &str = "respite_l1_rejections_total";
+/// Fills dropped because their key was invalidated meanwhile.
+pub const L1_STALE_FILLS: &str = "respite_l1_stale_fills_total";
+/// Entries evicted to stay within the budget.
+pub const L1_EVICTIONS: &str = "respite_l1_evictions_total";
+/// Keys dropped by writes through respite.
+pub const L1_INVALIDATIONS_LOCAL: &str = "respite_l1_invalidations_local_total";
+/// Keys dropped by tracking pushes.
+pub const L1_INVALIDATIONS_PUSHED: &str = "respite_l1_invalidations_pushed_total";
+/// Whole-cache flushes.
+pub const L1_FLUSHES: &str = "respite_l1_flushes_total";
+/// Misses coalesced onto an identical one in flight.
+pub const L1_COALESCED: &str = "respite_l1_coalesced_misses_total";
+/// Replies stored in L1.
+pub const L1_ENTRIES: &str = "respite_l1_entries";
+/// Bytes used by L1 (overhead included).
+pub const L1_BYTES: &str = "respite_l1_bytes";
+/// L1 byte budget.
+pub const L1_BUDGET: &str = "respite_l1_budget_bytes";
+/// Last invalidation lag measured by the probe, in seconds.
+pub const L1_INVALIDATION_LAG: &str = "respite_l1_invalidation_lag_seconds";
+
 /// The process-wide Prometheus recorder (installed once, on first use).
 pub fn handle() -> Option<&'static PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
@@ -68,6 +97,27 @@ pub fn render(ctx: &Ctx) -> String {
         (UPSTREAM_ERRORS, u.errors.load(Ordering::Relaxed)),
         (UPSTREAM_RECONNECTS, u.reconnects.load(Ordering::Relaxed)),
     ];
+    let l1 = ctx.cache.l1.stats();
+    let k = &ctx.cache.counters;
+    let l1_counters = [
+        (L1_HITS, l1.hits),
+        (L1_MISSES, l1.misses),
+        (L1_ADMISSIONS, l1.admissions),
+        (L1_REJECTIONS, l1.rejections),
+        (L1_STALE_FILLS, l1.stale_fills),
+        (L1_EVICTIONS, l1.evictions),
+        (
+            L1_INVALIDATIONS_LOCAL,
+            k.local_invalidations.load(Ordering::Relaxed),
+        ),
+        (
+            L1_INVALIDATIONS_PUSHED,
+            k.pushed_invalidations.load(Ordering::Relaxed),
+        ),
+        (L1_FLUSHES, k.flushes.load(Ordering::Relaxed)),
+        (L1_COALESCED, k.coalesced.load(Ordering::Relaxed)),
+    ];
+    let counters = counters.into_iter().chain(l1_counters);
     for (name, v) in counters {
         metrics::counter!(name).absolute(v);
     }
@@ -79,5 +129,14 @@ pub fn render(ctx: &Ctx) -> String {
     for (name, v) in gauges {
         metrics::gauge!(name).set(v as f64);
     }
+    for (name, v) in [
+        (L1_ENTRIES, l1.entries),
+        (L1_BYTES, l1.bytes),
+        (L1_BUDGET, l1.budget),
+    ] {
+        metrics::gauge!(name).set(v as f64);
+    }
+    let lag_us = ctx.cache.lag.last_us.load(Ordering::Relaxed);
+    metrics::gauge!(L1_INVALIDATION_LAG).set(lag_us as f64 / 1e6);
     handle.render()
 }

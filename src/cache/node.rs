@@ -31,11 +31,11 @@ const QUICK_CACHE_SLOT: usize = (size_of::<Bytes>() + size_of::<Arc<Node>>() + 2
 
 /// Weight of one stored reply beyond its variant and reply bytes: the
 /// `Entry` in the node's vector, plus the shared header and slack of the
-/// one buffer that holds the variant and reply bytes. 128 on 64-bit.
+/// one buffer that holds the variant and reply bytes. 136 on 64-bit.
 pub(crate) const ENTRY_OVERHEAD: usize = size_of::<Entry>() + BYTES_SHARED + ALLOC_SLACK;
 /// Weight of a node beyond its key bytes and entries: the `Arc`'s block
 /// (two counts and the `Node`), quick_cache's slot, and the key buffer's
-/// header and slack. About 290 on 64-bit.
+/// header and slack. 267 on 64-bit.
 pub(crate) const NODE_OVERHEAD: usize =
     2 * size_of::<usize>() + size_of::<Node>() + ALLOC_SLACK + QUICK_CACHE_SLOT + BYTES_SHARED;
 
@@ -210,8 +210,9 @@ mod tests {
 
     #[test]
     fn overheads_are_as_documented() {
-        assert_eq!(ENTRY_OVERHEAD, 128);
-        assert!((250..=320).contains(&NODE_OVERHEAD), "{NODE_OVERHEAD}");
+        if size_of::<usize>() == 8 {
+            assert_eq!((ENTRY_OVERHEAD, NODE_OVERHEAD), (136, 267));
+        }
     }
 
     #[test]

@@ -111,7 +111,7 @@ impl Sketch {
     }
 
     fn note_addition(&self) {
-        if self.local.add(1) % BATCH != 0 {
+        if !self.local.add(1).is_multiple_of(BATCH) {
             return;
         }
         let total = self.additions.fetch_add(BATCH, Relaxed) + BATCH;

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio::sync::mpsc;
@@ -26,7 +26,7 @@ use crate::error::UpstreamError;
 use crate::protocol::encode;
 use crate::protocol::{Proto, ReplyScanner, Request};
 use crate::upstream::{
-    Invalidations, Job, JobReply, JobResult, TrackedRead, Tracking, TrackingMode,
+    Invalidations, Job, JobReply, JobResult, MuxHandle, TrackedRead, Tracking, TrackingMode,
 };
 
 /// Reads whose replies may be cached: name and whether extra arguments
@@ -208,6 +208,65 @@ pub struct CacheLayer {
     tracking: Arc<Tracking>,
     ttl_only_max: Duration,
     flights: Mutex<HashMap<FlightKey, Waiters>>,
+    /// Invalidation lag, as measured by the probe.
+    pub lag: LagProbe,
+}
+
+/// Invalidation lag: from a probe write upstream to its invalidation push.
+#[derive(Debug)]
+pub struct LagProbe {
+    key: Bytes,
+    started: Instant,
+    /// When the pending probe write was sent (µs since `started`; 0: none).
+    sent_us: AtomicU64,
+    /// The last lag measured, in µs.
+    pub last_us: AtomicU64,
+    /// The largest lag measured, in µs.
+    pub max_us: AtomicU64,
+    /// How many lags were measured.
+    pub samples: AtomicU64,
+}
+
+impl LagProbe {
+    fn new() -> Self {
+        LagProbe {
+            key: Bytes::from(format!("__respite:probe:{}", std::process::id())),
+            started: Instant::now(),
+            sent_us: AtomicU64::new(0),
+            last_us: AtomicU64::new(0),
+            max_us: AtomicU64::new(0),
+            samples: AtomicU64::new(0),
+        }
+    }
+
+    fn now_us(&self) -> u64 {
+        self.started.elapsed().as_micros() as u64
+    }
+
+    /// An invalidation arrived for `key`: if it is the probe's, time it.
+    fn observe(&self, key: &[u8]) {
+        if key != self.key {
+            return;
+        }
+        let sent = self.sent_us.swap(0, Ordering::AcqRel);
+        if sent == 0 {
+            return;
+        }
+        let lag = self.now_us().saturating_sub(sent);
+        self.last_us.store(lag, Ordering::Relaxed);
+        self.max_us.fetch_max(lag, Ordering::Relaxed);
+        self.samples.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The probe's tracked read: just hands the reply back.
+#[derive(Debug)]
+struct ProbeRead(mpsc::UnboundedSender<JobResult>);
+
+impl TrackedRead for ProbeRead {
+    fn complete(self: Box<Self>, result: JobResult, _tracked: bool) {
+        let _ = self.0.send(result);
+    }
 }
 
 /// How a miss is carried out.
@@ -238,7 +297,50 @@ impl CacheLayer {
             tracking,
             ttl_only_max: Duration::from_millis(c.ttl_only_max_ttl_ms),
             flights: Mutex::new(HashMap::new()),
+            lag: LagProbe::new(),
         }
+    }
+
+    /// Measure invalidation lag every `interval` on `mux`: read the probe
+    /// key tracked, then overwrite it with the time; the listener's push for
+    /// it stops the clock. Ends when the connection task is gone.
+    pub fn spawn_lag_probe(self: &Arc<Self>, mux: MuxHandle, interval: Duration) {
+        let layer = self.clone();
+        tokio::spawn(async move {
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let key = layer.lag.key.clone();
+            loop {
+                tokio::time::sleep(interval).await;
+                let mut read = BytesMut::from(CACHING_YES);
+                read.extend_from_slice(&Request::from_args([b"GET".as_ref(), &key]).raw);
+                let probe = Box::new(ProbeRead(tx.clone()));
+                mux.send(Job {
+                    payload: read.freeze(),
+                    count: 2,
+                    reply_to: JobReply::Tracked(probe),
+                });
+                if !matches!(rx.recv().await, Some(Ok(_))) {
+                    continue;
+                }
+                let now = layer.lag.now_us().max(1);
+                let write = Request::from_args([
+                    b"SET".as_ref(),
+                    &key,
+                    now.to_string().as_bytes(),
+                    b"PX",
+                    b"10000",
+                ]);
+                layer.lag.sent_us.store(now, Ordering::Release);
+                mux.send(Job {
+                    payload: write.raw,
+                    count: 1,
+                    reply_to: JobReply::Client(tx.clone()),
+                });
+                if rx.recv().await.is_none() {
+                    return;
+                }
+            }
+        });
     }
 
     /// The tracking mode, for INFO.
@@ -390,6 +492,7 @@ impl CacheLayer {
 impl Invalidations for CacheLayer {
     fn keys(&self, keys: &[Bytes]) {
         for k in keys {
+            self.lag.observe(k);
             self.l1.invalidate(k);
         }
         self.counters

@@ -202,17 +202,18 @@ fn l1(ctx: &Ctx, out: &mut String) {
     field(out, "l1_tracking_pushes", get(&t.pushes));
     field(out, "l1_flushes", get(&k.flushes));
     field(out, "l1_coalesced_misses", get(&k.coalesced));
+    field(out, "l1_invalidation_lag_last_us", get(&c.lag.last_us));
+    field(out, "l1_invalidation_lag_max_us", get(&c.lag.max_us));
+    field(out, "l1_invalidation_lag_samples", get(&c.lag.samples));
 }
 
-/// `on` (tracked, listener up), `down` (listener reconnecting: no fills),
-/// `off` (upstream refused tracking: short TTLs only), `unknown`.
+/// `on` (listener up: reads fill L1 and are invalidated), `down` (listener
+/// reconnecting: no fills), `off` (upstream refused tracking: short TTLs).
 fn tracking_mode(t: &crate::upstream::Tracking) -> &'static str {
-    use crate::upstream::TrackingMode;
     match (t.mode(), t.listener().is_some()) {
-        (TrackingMode::Off, _) => "off",
+        (crate::upstream::TrackingMode::Off, _) => "off",
         (_, false) => "down",
-        (TrackingMode::On, true) => "on",
-        (TrackingMode::Unknown, true) => "unknown",
+        (_, true) => "on",
     }
 }
 

@@ -175,6 +175,17 @@ pub struct Proxy {
 }
 
 impl Proxy {
+    /// Wait until respite's invalidation listener is up (`l1_tracking:on`):
+    /// before that, reads are correct but never fill L1.
+    pub async fn wait_tracking(&self) {
+        let mut raw = self.raw().await;
+        let on = eventually(READY_BOUND, async || {
+            raw.call(&[b"INFO", b"l1"]).await.contains("l1_tracking:on")
+        })
+        .await;
+        assert!(on, "L1 tracking did not come up within {READY_BOUND:?}");
+    }
+
     /// Start respite with `config` on 127.0.0.1:0.
     pub async fn start(config: Config) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
