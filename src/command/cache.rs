@@ -564,6 +564,12 @@ impl Fill {
             CacheRead::Mget { keys, variant } => {
                 let elements = split_frames(&reply.slice(array_body(reply)..));
                 for (i, (key, element)) in keys.iter().zip(elements).enumerate() {
+                    // MGET answers nil for a missing key and for a key of
+                    // another type alike, while GET errors on the latter: a
+                    // nil element says nothing about GET, so only values fill.
+                    if is_null(&element) {
+                        continue;
+                    }
                     if let Some(&ticket) = self.tickets.get(i) {
                         self.record(self.layer.l1.fill(key, variant, element, ttl(i), ticket));
                     }
@@ -575,6 +581,11 @@ impl Fill {
     fn record(&self, outcome: FillOutcome) {
         tracing::trace!(?outcome, "L1 fill");
     }
+}
+
+/// A RESP2 or RESP3 null.
+fn is_null(frame: &[u8]) -> bool {
+    frame == b"$-1\r\n" || frame == b"_\r\n" || frame == b"*-1\r\n"
 }
 
 /// The remaining TTL from a PTTL reply (`:ms`); none for -1/-2.
