@@ -20,6 +20,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use tokio::sync::mpsc;
 
 use super::table::{CommandSpec, Flags};
+use super::tracking::ClientTracking;
 use crate::cache::{self, FillOutcome, Ticket, L1};
 use crate::config::Config;
 use crate::error::UpstreamError;
@@ -210,6 +211,8 @@ pub struct CacheLayer {
     flights: Mutex<HashMap<FlightKey, Waiters>>,
     /// Invalidation lag, as measured by the probe.
     pub lag: LagProbe,
+    /// Clients doing client-side caching through respite.
+    pub clients: ClientTracking,
 }
 
 /// Invalidation lag: from a probe write upstream to its invalidation push.
@@ -298,6 +301,7 @@ impl CacheLayer {
             ttl_only_max: Duration::from_millis(c.ttl_only_max_ttl_ms),
             flights: Mutex::new(HashMap::new()),
             lag: LagProbe::new(),
+            clients: ClientTracking::default(),
         }
     }
 
@@ -451,6 +455,7 @@ impl CacheLayer {
                 for k in keys {
                     self.l1.invalidate(k);
                 }
+                self.clients.invalidate(keys);
                 self.counters
                     .local_invalidations
                     .fetch_add(keys.len() as u64, Ordering::Relaxed);
@@ -461,6 +466,7 @@ impl CacheLayer {
 
     fn flush(&self) {
         self.l1.flush();
+        self.clients.flush();
         self.counters.flushes.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -495,6 +501,7 @@ impl Invalidations for CacheLayer {
             self.lag.observe(k);
             self.l1.invalidate(k);
         }
+        self.clients.invalidate(keys);
         self.counters
             .pushed_invalidations
             .fetch_add(keys.len() as u64, Ordering::Relaxed);
@@ -503,6 +510,29 @@ impl Invalidations for CacheLayer {
     fn all(&self, reason: &'static str) {
         tracing::debug!(reason, "L1 flushed");
         self.flush();
+    }
+}
+
+/// A read of a tracking client that L1 does not serve: sent tracked (after
+/// `CLIENT CACHING yes`) so Redis reports changes to what it read.
+pub fn pass_tracked(raw: &Bytes, client: mpsc::UnboundedSender<JobResult>) -> Job {
+    let mut payload = BytesMut::from(CACHING_YES);
+    payload.extend_from_slice(raw);
+    Job {
+        payload: payload.freeze(),
+        count: 2,
+        reply_to: JobReply::Tracked(Box::new(PassTracked(client))),
+    }
+}
+
+/// Hands a tracked pass-through read's own reply (after `+OK`) back.
+#[derive(Debug)]
+struct PassTracked(mpsc::UnboundedSender<JobResult>);
+
+impl TrackedRead for PassTracked {
+    fn complete(self: Box<Self>, result: JobResult, _tracked: bool) {
+        let reply = result.map(|bytes| split_frames(&bytes).get(1).cloned().unwrap_or_default());
+        let _ = self.0.send(reply);
     }
 }
 

@@ -36,6 +36,7 @@ pub fn run(
         b"HELLO" => hello(ctx, s, argv, w)?,
         b"AUTH" => auth(ctx, s, argv, w)?,
         b"RESET" => {
+            ctx.cache.clients.unregister(s.id());
             s.reset(ctx.upstream.db(), !ctx.auth_required());
             w.set_proto(Proto::Resp2);
             w.simple("RESET");
@@ -199,6 +200,8 @@ fn client_command(
             client::run(&ctx.clients, s, argv, w)?;
             Ok(Outcome::Replied)
         }
+        b"TRACKING" if local_tracking(ctx, s, argv) => tracking_switch(ctx, s, argv, w),
+        b"CACHING" | b"GETREDIR" | b"TRACKINGINFO" if s.client_tracking => tracking_query(&sub, w),
         b"TRACKING" | b"CACHING" | b"NO-EVICT" | b"NO-TOUCH" => {
             s.pin.client_state = true;
             Ok(pin(s, false))
@@ -209,6 +212,65 @@ fn client_command(
         }
         _ => Ok(forward(ctx, s, spec, argv)),
     }
+}
+
+/// Whether respite itself can track this client: `CLIENT TRACKING on|off`
+/// with no options, in RESP3, with L1 and upstream tracking working, and no
+/// connection state (other forms use a dedicated connection's tracking).
+fn local_tracking(ctx: &Ctx, s: &Session, argv: &[Bytes]) -> bool {
+    let [_, _, mode] = argv else {
+        return false;
+    };
+    let on_off = mode.eq_ignore_ascii_case(b"on") || mode.eq_ignore_ascii_case(b"off");
+    on_off
+        && s.proto == Proto::Resp3
+        && ctx.cache.enabled
+        && ctx.cache.tracking().mode() != crate::upstream::TrackingMode::Off
+        && !s.pin.holds()
+}
+
+fn tracking_switch(
+    ctx: &Ctx,
+    s: &mut Session,
+    argv: &[Bytes],
+    w: &mut ReplyWriter,
+) -> Result<Outcome, ReplyError> {
+    let on = argv.get(2).is_some_and(|m| m.eq_ignore_ascii_case(b"on"));
+    match (&s.push_tx, on) {
+        (Some(tx), true) => ctx.cache.clients.register(s.id(), tx.clone()),
+        (None, true) => {
+            return Err(ReplyError::invalid(
+                "client tracking is not available on this connection",
+            ))
+        }
+        (_, false) => ctx.cache.clients.unregister(s.id()),
+    }
+    s.client_tracking = on;
+    w.simple("OK");
+    Ok(Outcome::Replied)
+}
+
+/// CLIENT CACHING/GETREDIR/TRACKINGINFO for a client respite tracks.
+fn tracking_query(sub: &[u8], w: &mut ReplyWriter) -> Result<Outcome, ReplyError> {
+    match sub {
+        b"CACHING" => {
+            return Err(ReplyError::invalid(
+                "CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+            ))
+        }
+        b"GETREDIR" => w.int(0),
+        _ => {
+            w.map(3);
+            w.key("flags");
+            w.array(1);
+            w.simple("on");
+            w.key("redirect");
+            w.int(0);
+            w.key("prefixes");
+            w.array(0);
+        }
+    }
+    Ok(Outcome::Replied)
 }
 
 fn auth(

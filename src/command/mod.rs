@@ -12,6 +12,7 @@ pub mod connection;
 pub mod info;
 pub mod session;
 pub mod table;
+pub mod tracking;
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -88,6 +89,9 @@ pub enum Outcome {
     },
     /// A cacheable read: answer from L1, or send it as a tracked read.
     Read(CacheRead),
+    /// A read by a client doing client-side caching through respite that L1
+    /// does not serve: sent tracked; its keys are remembered for pushes.
+    TrackedRead(Vec<Bytes>),
     /// The reply (`+OK`) was written; close once it reaches the client.
     Quit,
     /// RESET: drop the dedicated connection, then the reply is written.
@@ -156,8 +160,13 @@ fn forward(ctx: &Ctx, s: &mut Session, spec: Option<&CommandSpec>, argv: &[Bytes
         s.multi_effect.merge(std::mem::take(&mut effect));
     } else if !pinned && !effect.is_write() && ctx.cache.enabled {
         let read = spec.and_then(|sp| cache::cacheable(sp, argv, s.proto));
-        if let Some(read) = read.filter(|r| ctx.cache.allowed(r)) {
+        if let Some(read) = read.filter(|r| ctx.cache.allowed(r) || s.client_tracking) {
             return Outcome::Read(read);
+        }
+        if s.client_tracking {
+            if let Some(keys) = spec.map(|sp| read_keys(sp, argv)).filter(|k| !k.is_empty()) {
+                return Outcome::TrackedRead(keys);
+            }
         }
     }
     let expect = if s.streaming {
@@ -170,6 +179,15 @@ fn forward(ctx: &Ctx, s: &mut Session, spec: Option<&CommandSpec>, argv: &[Bytes
         expect,
         effect,
     }
+}
+
+/// The keys a read-only command reads.
+fn read_keys(spec: &CommandSpec, argv: &[Bytes]) -> Vec<Bytes> {
+    let mut at = Vec::new();
+    if spec.flags.contains(Flags::READONLY) {
+        spec.key_indices(argv, &mut at);
+    }
+    at.iter().filter_map(|&i| argv.get(i).cloned()).collect()
 }
 
 /// Whether the command is one of the SUBSCRIBE/UNSUBSCRIBE family, whose

@@ -60,6 +60,10 @@ pub struct Session {
     pub streaming: bool,
     /// What the writes queued in MULTI will do to L1 when EXEC runs them.
     pub multi_effect: WriteEffect,
+    /// `CLIENT TRACKING on`, handled by respite (RESP3, default mode).
+    pub client_tracking: bool,
+    /// Where invalidation pushes for this client go (its connection).
+    pub push_tx: Option<tokio::sync::mpsc::UnboundedSender<bytes::Bytes>>,
 }
 
 impl Session {
@@ -74,6 +78,8 @@ impl Session {
             multi_failed: false,
             streaming: false,
             multi_effect: WriteEffect::None,
+            client_tracking: false,
+            push_tx: None,
         }
     }
 
@@ -91,6 +97,7 @@ impl Session {
         self.multi_failed = false;
         self.streaming = false;
         self.multi_effect = WriteEffect::None;
+        self.client_tracking = false;
         self.entry.set_name(None);
         self.sync_entry();
     }

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::command::cache::Miss;
+use crate::command::cache::{self, Miss};
 use crate::command::{self, CacheRead, Ctx, Expect, Outcome, Session, WriteEffect};
 use crate::error::{ReplyError, UpstreamError};
 use crate::protocol::encode::{self, ReplyWriter};
@@ -71,6 +71,7 @@ enum Wake {
     Writable,
     Mux(JobResult),
     Flight(u64, JobResult),
+    Push(Bytes),
     Pinned(Result<(Bytes, ReplyKind), UpstreamError>),
     Idle,
     Shutdown,
@@ -107,6 +108,8 @@ pub struct Connection {
     flight_rx: mpsc::UnboundedReceiver<(u64, JobResult)>,
     flight_done: HashMap<u64, JobResult>,
     next_flight: u64,
+    /// Invalidation pushes for client-side caching through respite.
+    push_rx: mpsc::UnboundedReceiver<Bytes>,
     pinned: Option<Pinned>,
     pinned_frames: VecDeque<Bytes>,
     /// No more requests are read; close once replies are out.
@@ -135,6 +138,9 @@ impl Connection {
         let (mux_tx, mux_rx) = mpsc::unbounded_channel();
         let (rd, wr) = stream.into_split();
         let (flight_tx, flight_rx) = mpsc::unbounded_channel();
+        let (push_tx, push_rx) = mpsc::unbounded_channel();
+        let mut session = session;
+        session.push_tx = Some(push_tx);
         Connection {
             rd,
             wr,
@@ -159,6 +165,7 @@ impl Connection {
             flight_rx,
             flight_done: HashMap::new(),
             next_flight: 0,
+            push_rx,
             pinned: None,
             pinned_frames: VecDeque::new(),
             closing: false,
@@ -172,6 +179,7 @@ impl Connection {
     /// Serve the client until it leaves, is killed, or shutdown completes.
     pub async fn run(mut self) {
         let reason = self.serve().await;
+        self.ctx.cache.clients.unregister(self.session.id());
         tracing::debug!(client = self.session.id(), reason, "client closed");
     }
 
@@ -194,6 +202,7 @@ impl Connection {
                 Wake::Flight(id, r) => {
                     self.flight_done.insert(id, r);
                 }
+                Wake::Push(push) => self.out.extend_from_slice(&push),
                 Wake::Pinned(r) => self.on_pinned(r),
                 Wake::Idle => return "idle timeout",
                 Wake::Shutdown => self.closing = true,
@@ -258,6 +267,7 @@ impl Connection {
             },
             r = pinned => Wake::Pinned(r),
             Some((id, r)) = self.flight_rx.recv() => Wake::Flight(id, r),
+            Some(push) = self.push_rx.recv() => Wake::Push(push),
             r = self.rd.read_buf(&mut self.rbuf), if can_read => Wake::Read(r),
             r = self.wr.writable(), if wants_write => match r {
                 Ok(()) => Wake::Writable,
@@ -399,6 +409,13 @@ impl Connection {
                 }
             }
             Outcome::ProtoChanged => {
+                if self.session.proto == crate::protocol::Proto::Resp2
+                    && self.session.client_tracking
+                {
+                    // RESP2 has no pushes: tracking through respite ends.
+                    self.ctx.cache.clients.unregister(self.session.id());
+                    self.session.client_tracking = false;
+                }
                 if !self.session.pin.holds() {
                     self.drop_pinned();
                 }
@@ -411,6 +428,7 @@ impl Connection {
                 effect,
             } => self.forward(req, pinned, expect, effect).await,
             Outcome::Read(read) => self.read_cached(req, read).await,
+            Outcome::TrackedRead(keys) => self.read_tracked(req, &keys),
         }
     }
 
@@ -430,6 +448,30 @@ impl Connection {
         self.send(req, true, expect, WriteEffect::None).await;
     }
 
+    /// A read by a client that respite tracks, which L1 does not serve: its
+    /// keys are remembered, and it goes upstream tracked.
+    fn read_tracked(&mut self, req: Request, keys: &[Bytes]) {
+        for key in keys {
+            self.ctx.cache.clients.remember(self.session.id(), key);
+        }
+        if self.outstanding_pinned && self.outstanding > 0 {
+            // Only reachable if pinned state ended with replies pending;
+            // keep order by waiting like any other switch of connection.
+            self.held = Some(Held::Send(req, false, Expect::One, WriteEffect::None));
+            return;
+        }
+        self.send_job(cache::pass_tracked(&req.raw, self.mux_tx.clone()));
+    }
+
+    /// Send one job of its own on the multiplexed connection, after the batch.
+    fn send_job(&mut self, job: Job) {
+        self.flush_batch();
+        self.outstanding_pinned = false;
+        self.outstanding += 1;
+        self.push_slot(Slot::Mux(1, WriteEffect::None));
+        self.mux.send(job);
+    }
+
     /// Send upstream, unless it must wait for the other connection's replies.
     async fn forward(&mut self, req: Request, pinned: bool, expect: Expect, effect: WriteEffect) {
         let other_target = pinned != self.outstanding_pinned;
@@ -445,9 +487,20 @@ impl Connection {
     /// (or waits for an identical one). While this client's own writes are
     /// outstanding, L1 may not have seen them yet, so the read is forwarded.
     async fn read_cached(&mut self, req: Request, read: CacheRead) {
+        let tracking = self.session.client_tracking;
+        if tracking {
+            // Remember before reading, so an invalidation racing the read
+            // still reaches the client.
+            for key in read_keys(&read) {
+                self.ctx.cache.clients.remember(self.session.id(), key);
+            }
+        }
         let busy =
             self.writes_outstanding > 0 || self.batch_effect.is_write() || self.outstanding_pinned;
         if busy && self.outstanding > 0 {
+            if tracking && !self.outstanding_pinned {
+                return self.send_job(cache::pass_tracked(&req.raw, self.mux_tx.clone()));
+            }
             return self
                 .forward(req, false, Expect::One, WriteEffect::None)
                 .await;
@@ -456,22 +509,22 @@ impl Connection {
             self.emit_bytes(reply);
             return;
         }
-        self.flush_batch();
-        self.outstanding_pinned = false;
-        self.outstanding += 1;
         let cache = self.ctx.cache.clone();
+        let client = self.mux_tx.clone();
         match cache.miss(
             read,
             &req.raw,
-            self.mux_tx.clone(),
+            client,
             &self.flight_tx,
             &mut self.next_flight,
         ) {
-            Miss::Lead(job) => {
-                self.push_slot(Slot::Mux(1, WriteEffect::None));
-                self.mux.send(job);
+            Miss::Lead(job) => self.send_job(job),
+            Miss::Wait(id) => {
+                self.flush_batch();
+                self.outstanding_pinned = false;
+                self.outstanding += 1;
+                self.push_slot(Slot::Flight(id));
             }
-            Miss::Wait(id) => self.push_slot(Slot::Flight(id)),
         }
     }
 
@@ -731,6 +784,14 @@ impl Connection {
         self.slots
             .front()
             .is_some_and(|s| matches!(s, Slot::Stream))
+    }
+}
+
+/// The keys a cacheable read reads.
+fn read_keys(read: &CacheRead) -> &[Bytes] {
+    match read {
+        CacheRead::Single { key, .. } => std::slice::from_ref(key),
+        CacheRead::Mget { keys, .. } => keys,
     }
 }
 

@@ -1,0 +1,126 @@
+//! Client-side caching through respite: a RESP3 client with `CLIENT
+//! TRACKING on` is tracked by respite itself, so its reads can be served from
+//! L1 and it still receives an `invalidate` push whenever a key it read
+//! changes, whoever changed it.
+
+mod common;
+
+use common::*;
+
+const PUSH_K: &str = ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n";
+
+/// A value of `INFO l1` / `INFO clients` as a number.
+async fn info_number(raw: &mut Raw, section: &[u8], field: &str) -> u64 {
+    let text = raw.call(&[b"INFO", section]).await;
+    let prefix = format!("{field}:");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in INFO: {text}"))
+}
+
+/// A tracking RESP3 client through respite, and a plain one for INFO.
+async fn tracking_client(proxy: &Proxy) -> Raw {
+    let mut raw = proxy.raw().await;
+    assert!(raw.call(&[b"HELLO", b"3"]).await.starts_with("%7"));
+    assert_eq!(raw.call(&[b"CLIENT", b"TRACKING", b"on"]).await, "+OK\r\n");
+    raw
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracking_client_reads_from_l1_and_gets_pushes() {
+    let (redis, proxy) = start(|c| c.l1.admit_min_reads = 1).await;
+    proxy.wait_tracking().await;
+    let mut info = proxy.raw().await;
+    redis.set("k", b"v1").await;
+    let mut t = tracking_client(&proxy).await;
+    assert_eq!(
+        info_number(&mut info, b"clients", "pinned_clients").await,
+        0,
+        "not pinned"
+    );
+
+    let hits = info_number(&mut info, b"l1", "l1_hits").await;
+    assert_eq!(t.call(&[b"GET", b"k"]).await, "$2\r\nv1\r\n");
+    assert_eq!(t.call(&[b"GET", b"k"]).await, "$2\r\nv1\r\n");
+    assert!(
+        info_number(&mut info, b"l1", "l1_hits").await > hits,
+        "the second GET was an L1 hit"
+    );
+
+    // A direct write upstream reaches the client as a push, via respite.
+    redis.set("k", b"v2").await;
+    assert_eq!(t.next().await, PUSH_K);
+    assert_eq!(t.call(&[b"GET", b"k"]).await, "$2\r\nv2\r\n");
+
+    // A write through respite by another client, too.
+    let mut other = proxy.raw().await;
+    assert_eq!(other.call(&[b"SET", b"k", b"v3"]).await, "+OK\r\n");
+    assert_eq!(t.next().await, PUSH_K);
+    assert_eq!(t.call(&[b"GET", b"k"]).await, "$2\r\nv3\r\n");
+
+    // FLUSHALL: a null invalidation.
+    assert_eq!(other.call(&[b"FLUSHALL"]).await, "+OK\r\n");
+    assert_eq!(t.next().await, ">2\r\n$10\r\ninvalidate\r\n_\r\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_that_l1_does_not_cache_are_tracked_too() {
+    let (redis, proxy) = start(|_| {}).await;
+    proxy.wait_tracking().await;
+    let mut d = redis.direct().await;
+    let _: () = redis::cmd("ZADD")
+        .arg("k")
+        .arg(1)
+        .arg("a")
+        .query_async(&mut d)
+        .await
+        .unwrap();
+    let mut t = tracking_client(&proxy).await;
+    // ZRANGEBYLEX is not an L1 command: it goes upstream, tracked.
+    let reply = t.call(&[b"ZRANGEBYLEX", b"k", b"-", b"+"]).await;
+    assert_eq!(reply, "*1\r\n$1\r\na\r\n");
+    let _: () = redis::cmd("ZADD")
+        .arg("k")
+        .arg(2)
+        .arg("b")
+        .query_async(&mut d)
+        .await
+        .unwrap();
+    assert_eq!(t.next().await, PUSH_K);
+    // Tracking is one-shot: no read since, so no second push.
+    let _: () = redis::cmd("ZADD")
+        .arg("k")
+        .arg(3)
+        .arg("c")
+        .query_async(&mut d)
+        .await
+        .unwrap();
+    assert_eq!(
+        t.call(&[b"PING"]).await,
+        "+PONG\r\n",
+        "no push before the PONG"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracking_info_and_off() {
+    let (redis, proxy) = start(|c| c.l1.admit_min_reads = 1).await;
+    proxy.wait_tracking().await;
+    let mut t = tracking_client(&proxy).await;
+    let info = t.call(&[b"CLIENT", b"TRACKINGINFO"]).await;
+    assert!(info.contains("flags") && info.contains("+on"), "{info}");
+    assert_eq!(t.call(&[b"CLIENT", b"GETREDIR"]).await, ":0\r\n");
+    assert!(t
+        .call(&[b"CLIENT", b"CACHING", b"yes"])
+        .await
+        .starts_with("-ERR CLIENT CACHING"));
+    t.call(&[b"GET", b"k"]).await;
+    assert_eq!(t.call(&[b"CLIENT", b"TRACKING", b"off"]).await, "+OK\r\n");
+    redis.set("k", b"changed").await;
+    assert_eq!(
+        t.call(&[b"PING"]).await,
+        "+PONG\r\n",
+        "no push once tracking is off"
+    );
+}
