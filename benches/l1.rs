@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use respite::cache::{L1Config, L1};
 
 const KEYS: usize = 10_000;
@@ -81,18 +81,26 @@ fn fill(c: &mut Criterion) {
             black_box(cache.fill(&keys[i], VARIANT, Bytes::from_static(REPLY), None, t))
         })
     });
-    // Each invalidation removes a node; the fill that follows (not timed
-    // separately) puts one back so the next round has something to drop.
+    // Each timed invalidation removes a node that an untimed fill put back.
     g.bench_function("invalidate_present", |b| {
-        b.iter(|| {
-            i = (i + 1) % KEYS;
-            cache.invalidate(&keys[i]);
-        })
+        b.iter_batched(
+            || {
+                i = (i + 1) % KEYS;
+                let t = cache.ticket(&keys[i]);
+                cache.fill(&keys[i], VARIANT, Bytes::from_static(REPLY), None, t);
+                i
+            },
+            |i| cache.invalidate(&keys[i]),
+            BatchSize::SmallInput,
+        )
     });
+    let absent: Vec<Bytes> = (0..KEYS)
+        .map(|i| Bytes::from(format!("none:{i:08}")))
+        .collect();
     g.bench_function("invalidate_absent", |b| {
         b.iter(|| {
             i = (i + 1) % KEYS;
-            cache.invalidate(&keys[i]);
+            cache.invalidate(&absent[i]);
         })
     });
     g.finish();

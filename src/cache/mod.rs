@@ -11,7 +11,8 @@
 //!   Invalidating a key drops every reply that read it in one removal.
 //! - **Coherence**: a read takes a [`Ticket`] before it goes upstream; a
 //!   fill under a ticket that an invalidation has since made stale is
-//!   refused, and one that races it is removed again (see `versions.rs`).
+//!   refused; check and insert share a lock with invalidation, so no stale
+//!   fill is ever visible (see `versions.rs`).
 //! - **Admission**: a count-min sketch of recent reads admits a fill only
 //!   once its key was read `admit_min_reads` times (see `sketch.rs`); a
 //!   size cap and allow/deny globs keep the rest out.
@@ -37,7 +38,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -49,6 +50,9 @@ use pattern::Patterns;
 use sketch::Sketch;
 use stats::{bump, Counters};
 use versions::Versions;
+
+/// Stripes of the fill/invalidate lock.
+const STRIPES: usize = 256;
 
 /// Settings of an [`L1`]; the last four can change at run time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +153,10 @@ pub struct L1 {
     hasher: foldhash::fast::RandomState,
     sketch: Sketch,
     versions: Versions,
+    /// Fills check their ticket and insert, and invalidations bump and
+    /// remove, under the key's stripe: so no reader ever sees a fill that an
+    /// invalidation had already overtaken (read-your-writes holds exactly).
+    stripes: [Mutex<()>; STRIPES],
     unrestricted: bool,
     allow: Patterns,
     deny: Patterns,
@@ -183,6 +191,7 @@ impl L1 {
             hasher: foldhash::fast::RandomState::default(),
             sketch: Sketch::new(cfg.budget_bytes),
             versions: Versions::new(),
+            stripes: [(); STRIPES].map(|_| Mutex::new(())),
             unrestricted: cfg.allow.is_empty() && cfg.deny.is_empty(),
             allow: Patterns::new(&cfg.allow),
             deny: Patterns::new(&cfg.deny),
@@ -320,9 +329,9 @@ impl L1 {
         now.checked_add(ttl)
     }
 
-    /// Check the ticket, insert, check again (the race rule in
-    /// `versions.rs`).
+    /// Check the ticket and insert, under the key's stripe (see `stripes`).
     fn insert(&self, node: Arc<Node>, ticket: Ticket, hash: u64) -> FillOutcome {
+        let _stripe = self.stripe(hash);
         if !self.versions.is_current(ticket, hash) {
             return FillOutcome::Stale;
         }
@@ -333,11 +342,16 @@ impl L1 {
         if state.rejected {
             return FillOutcome::TooLarge;
         }
-        if !self.versions.is_current(ticket, hash) {
-            self.remove_node(&node);
-            return FillOutcome::Stale;
-        }
         FillOutcome::Filled
+    }
+
+    /// Lock the stripe of `hash`. A poisoned stripe guards only ordering,
+    /// so it is used as is.
+    fn stripe(&self, hash: u64) -> MutexGuard<'_, ()> {
+        // In bounds: the index is reduced modulo the array's length.
+        self.stripes[hash as usize % STRIPES]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Remove `node` if it is still the key's node.
@@ -365,8 +379,9 @@ impl L1 {
     /// Drop everything stored for `key` (a write through the proxy, or an
     /// invalidation push); outstanding tickets for it go stale.
     pub fn invalidate(&self, key: &[u8]) {
-        // Bump before removing: the order the race rule depends on.
-        self.versions.bump(self.hash(key));
+        let hash = self.hash(key);
+        let _stripe = self.stripe(hash);
+        self.versions.bump(hash);
         if let Some((_, node)) = self.cache.remove(key) {
             self.counters.entries.fetch_sub(node.len(), Relaxed);
             bump(&self.counters.invalidations);
@@ -376,7 +391,12 @@ impl L1 {
     /// Drop everything; every outstanding ticket goes stale (FLUSHALL, or
     /// the tracking connection was lost). O(keys), one shard at a time.
     pub fn flush(&self) {
-        self.versions.bump_all();
+        {
+            // With every stripe held, no fill is between its check and its
+            // insert: those before are removed below, those after are stale.
+            let _all: Vec<_> = (0..STRIPES as u64).map(|i| self.stripe(i)).collect();
+            self.versions.bump_all();
+        }
         let entries = &self.counters.entries;
         self.cache.retain(|_, node| {
             entries.fetch_sub(node.len(), Relaxed);

@@ -86,11 +86,14 @@ pub(crate) struct Node {
 
 /// What a fill stores, before it becomes a node.
 pub(crate) struct Fill<'a> {
+    /// The Redis key, as the caller passed it (copied if the node is new).
     pub(crate) key: &'a Bytes,
     pub(crate) variant: &'a [u8],
     pub(crate) reply: &'a [u8],
     pub(crate) expires_at: Instant,
+    /// The ticket the reply was read under; becomes the node's stamp.
     pub(crate) ticket: Ticket,
+    /// When the fill happens: entries expired by then are not carried.
     pub(crate) now: Instant,
 }
 

@@ -530,3 +530,57 @@ fn concurrent_traffic_leaves_no_stale_reply() {
     assert!((0..4u8).all(|v| l1.get(b"hot", &[v]).is_none()));
     assert!(l1.stats().stale_fills > 0, "the race was never exercised");
 }
+
+/// Keys raced one at a time: fillers hammer key `j` (ticket, read the
+/// "remote" value, fill) while the writer changes its value once and
+/// invalidates it, then moves on; no ticket is taken for `j` afterwards.
+/// Every key is thus one race between fills and an invalidation, and a
+/// fill that outlived it would still be there at the end.
+#[test]
+fn racing_fills_never_outlive_an_invalidation() {
+    const KEYS: usize = 2_000;
+    let l1 = Arc::new(L1::new(L1Config {
+        admit_min_reads: 0,
+        ..config(1 << 20)
+    }));
+    let written: Arc<Vec<AtomicBool>> =
+        Arc::new((0..KEYS).map(|_| AtomicBool::new(false)).collect());
+    let racing = Arc::new(AtomicU64::new(0));
+    let key = |j: usize| b(&format!("r{j}"));
+    let fillers: Vec<_> = (0..3)
+        .map(|id| {
+            let (l1, written, racing) = (l1.clone(), written.clone(), racing.clone());
+            thread::spawn(move || {
+                let mut i = id;
+                loop {
+                    let j = racing.load(SeqCst) as usize;
+                    let Some(w) = written.get(j) else { break };
+                    let t = l1.ticket(&key(j));
+                    let reply = if w.load(SeqCst) { b("new") } else { b("old") };
+                    if i % 4 == 0 {
+                        thread::yield_now();
+                    }
+                    l1.fill(&key(j), &[(i % 2) as u8], reply, None, t);
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    for (j, w) in written.iter().enumerate() {
+        for _ in 0..20 {
+            thread::yield_now();
+        }
+        w.store(true, SeqCst);
+        l1.invalidate(&key(j));
+        racing.store(j as u64 + 1, SeqCst);
+    }
+    for f in fillers {
+        assert!(f.join().is_ok());
+    }
+    let survivors = (0..KEYS)
+        .flat_map(|j| (0..2u8).map(move |v| (j, v)))
+        .filter(|&(j, v)| l1.get(&key(j), &[v]) == Some(b("old")))
+        .count();
+    assert_eq!(survivors, 0, "stale fills outlived their invalidation");
+    assert_accounting(&l1);
+}

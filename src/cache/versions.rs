@@ -10,25 +10,21 @@
 //!
 //! # Why the fill race is closed
 //!
-//! `invalidate` is *bump slot (B), then remove node (R)*; a fill is *check
-//! ticket (C1), insert node (I), check again (C2), remove its node if
-//! stale*. R and I take the same quick_cache shard lock, so one critical
-//! section precedes the other:
+//! `invalidate` is *bump slot, then remove node*; a fill is *check ticket,
+//! then insert node*. Both run under the key's stripe lock (`L1::stripe`),
+//! so one whole critical section precedes the other:
 //!
-//! - R before I: B is sequenced before R, R releases the lock I acquires,
-//!   and I is sequenced before C2, so B happens-before C2. By read-write
-//!   coherence C2 reads B's value (or a later one) and the fill removes its
-//!   node.
-//! - I before R: R removes whatever node the key has, the fill's included.
+//! - invalidation first: the fill's check sees the bumped slot and refuses;
+//! - fill first: the invalidation removes whatever node the key has, the
+//!   fill's included.
 //!
-//! Either way no fill read under an older ticket survives an invalidation
-//! that completed. The same holds for `flush` (epoch bump, then each shard
-//! cleared under its lock). The argument needs only coherence plus the
-//! lock's acquire/release, not the orderings used here; SeqCst is kept
-//! because it costs nothing on loads on x86, the bumps are read-modify-writes
-//! anyway, and it keeps the reasoning local. What it does not prevent: in
-//! the instant between I and C2 a racing reader may see the fill, as it may
-//! see any reply while the invalidation that drops it is in progress.
+//! `flush` bumps the epoch holding every stripe, then clears the cache:
+//! fills checked before the bump are inserted before it and cleared; fills
+//! checked after it are refused. So no reader can ever see a fill that an
+//! invalidation had already overtaken, not even for an instant: once a write
+//! through respite has dropped its keys, no older value can come back.
+//! SeqCst is kept on the counters because it costs nothing on loads on x86
+//! and keeps the reasoning local; the locks alone would suffice.
 
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 

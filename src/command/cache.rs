@@ -208,7 +208,8 @@ pub struct CacheLayer {
     pub counters: CacheCounters,
     tracking: Arc<Tracking>,
     ttl_only_max: Duration,
-    flights: Mutex<HashMap<FlightKey, Waiters>>,
+    /// Misses in flight: the ticket their read was sent under, and who waits.
+    flights: Mutex<HashMap<FlightKey, (Ticket, Waiters)>>,
     /// Invalidation lag, as measured by the probe.
     pub lag: LagProbe,
     /// Clients doing client-side caching through respite.
@@ -364,13 +365,20 @@ impl CacheLayer {
         hit
     }
 
+    /// MGET from L1: every key is looked up (so each read counts towards
+    /// admission), and it is a hit only if all are.
     fn mget(&self, keys: &[Bytes], variant: &[u8]) -> Option<Bytes> {
         let mut out = BytesMut::new();
         encode::array_header(&mut out, keys.len());
+        let mut complete = true;
         for k in keys {
-            out.extend_from_slice(&self.l1.get(k, variant)?);
+            match self.l1.get(k, variant) {
+                Some(reply) if complete => out.extend_from_slice(&reply),
+                Some(_) => {}
+                None => complete = false,
+            }
         }
-        Some(out.freeze())
+        complete.then(|| out.freeze())
     }
 
     /// Whether every key of `read` may be cached (patterns).
@@ -397,13 +405,22 @@ impl CacheLayer {
         };
         if let Some(fk) = &flight {
             if let Ok(mut flights) = self.flights.lock() {
-                if let Some(waiters) = flights.get_mut(fk) {
-                    *next_slot += 1;
-                    waiters.push((flight_tx.clone(), *next_slot));
-                    self.counters.coalesced.fetch_add(1, Ordering::Relaxed);
-                    return Miss::Wait(*next_slot);
+                let now = self.l1.ticket(&fk.0);
+                match flights.get_mut(fk) {
+                    // Join only a read sent after every invalidation of the
+                    // key so far: one sent before a write this client saw
+                    // acknowledged may return what that write replaced.
+                    Some((sent, waiters)) if *sent == now => {
+                        *next_slot += 1;
+                        waiters.push((flight_tx.clone(), *next_slot));
+                        self.counters.coalesced.fetch_add(1, Ordering::Relaxed);
+                        return Miss::Wait(*next_slot);
+                    }
+                    Some(_) => return Miss::Lead(self.tracked_job(read, raw, client, None)),
+                    None => {
+                        flights.insert(fk.clone(), (now, Vec::new()));
+                    }
                 }
-                flights.insert(fk.clone(), Vec::new());
             }
         }
         Miss::Lead(self.tracked_job(read, raw, client, flight))
@@ -443,6 +460,7 @@ impl CacheLayer {
                 tickets,
                 client,
                 flight,
+                sent: Instant::now(),
             })),
         }
     }
@@ -488,6 +506,7 @@ impl CacheLayer {
             .lock()
             .ok()
             .and_then(|mut f| f.remove(&fk))
+            .map(|(_, waiters)| waiters)
             .unwrap_or_default();
         for (tx, slot) in waiters {
             let _ = tx.send((slot, result.clone()));
@@ -544,6 +563,9 @@ struct Fill {
     tickets: Vec<Ticket>,
     client: mpsc::UnboundedSender<JobResult>,
     flight: Option<FlightKey>,
+    /// When the read was sent: Redis read the PTTLs after this, so lifetimes
+    /// count from here, however late the reply arrives.
+    sent: Instant,
 }
 
 impl TrackedRead for Fill {
@@ -575,11 +597,13 @@ impl Fill {
     }
 
     fn fill(&self, reply: &Bytes, pttls: &[Bytes], cap: Option<Duration>) {
+        let age = self.sent.elapsed();
         let ttl = |i: usize| {
             pttls
                 .get(i)
                 .and_then(pttl)
                 .map_or(cap, |t| Some(cap.map_or(t, |c| c.min(t))))
+                .map(|t| t.saturating_sub(age))
         };
         match &self.read {
             CacheRead::Single { key, variant } => {
@@ -618,11 +642,12 @@ fn is_null(frame: &[u8]) -> bool {
     frame == b"$-1\r\n" || frame == b"_\r\n" || frame == b"*-1\r\n"
 }
 
-/// The remaining TTL from a PTTL reply (`:ms`); none for -1/-2.
+/// The remaining TTL from a PTTL reply (`:ms`); none for -1/-2. 0 is a
+/// key expiring within the millisecond, not one without a TTL.
 fn pttl(frame: &Bytes) -> Option<Duration> {
     let text = std::str::from_utf8(frame.strip_prefix(b":")?).ok()?;
     let ms: i64 = text.trim_end().parse().ok()?;
-    (ms > 0).then(|| Duration::from_millis(ms as u64))
+    (ms >= 0).then(|| Duration::from_millis(ms as u64))
 }
 
 /// Offset of an array reply's first element (after `*n\r\n`).
