@@ -1452,11 +1452,19 @@ async fn mget_nil_for_a_list_never_turns_get_into_nil() {
     let (redis, proxy) = start(|c| c.l1.admit_min_reads = 1).await;
     proxy.wait_tracking().await;
     let mut d = redis.direct().await;
-    let _: () = redis::cmd("RPUSH").arg("l").arg("x").query_async(&mut d).await.unwrap();
+    let _: () = redis::cmd("RPUSH")
+        .arg("l")
+        .arg("x")
+        .query_async(&mut d)
+        .await
+        .unwrap();
     let mut raw = proxy.raw().await;
     for _ in 0..3 {
         assert_eq!(raw.call(&[b"MGET", b"l"]).await, "*1\r\n$-1\r\n");
     }
     let get = raw.call(&[b"GET", b"l"]).await;
-    assert!(get.starts_with("-WRONGTYPE"), "GET of a list is still an error: {get}");
+    assert!(
+        get.starts_with("-WRONGTYPE"),
+        "GET of a list is still an error: {get}"
+    );
 }

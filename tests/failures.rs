@@ -38,14 +38,6 @@ async fn get_works(proxy: &Proxy) -> bool {
     raw.call(&[b"GET", b"probe"]).await.starts_with('$')
 }
 
-/// A numeric field from an INFO text (respite's or Redis's).
-fn info_value(text: &str, field: &str) -> Option<u64> {
-    let prefix = format!("{field}:");
-    text.split("\r\n")
-        .find_map(|line| line.strip_prefix(&prefix))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// Commands other connections have had processed so far (INFO over a
 /// fresh connection, which itself is not yet counted when it answers).
 async fn processed(proxy: &Proxy) -> u64 {

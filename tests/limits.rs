@@ -52,16 +52,6 @@ async fn ping_ok(addr: SocketAddr) -> bool {
     )
 }
 
-/// A numeric field from respite's INFO, read over `raw`.
-async fn info_field(raw: &mut Raw, section: &str, field: &str) -> u64 {
-    let text = raw.call(&[b"INFO", section.as_bytes()]).await;
-    let prefix = format!("{field}:");
-    text.split("\r\n")
-        .find_map(|line| line.strip_prefix(&prefix))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("INFO {section} has no numeric {field}: {text}"))
-}
-
 /// Counts the commands *other* connections have had processed, from INFO
 /// on a connection of its own (whose own INFO calls it subtracts).
 struct Processed {

@@ -9,16 +9,6 @@ use common::*;
 
 const PUSH_K: &str = ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n";
 
-/// A value of `INFO l1` / `INFO clients` as a number.
-async fn info_number(raw: &mut Raw, section: &[u8], field: &str) -> u64 {
-    let text = raw.call(&[b"INFO", section]).await;
-    let prefix = format!("{field}:");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{field} in INFO: {text}"))
-}
-
 /// A tracking RESP3 client through respite, and a plain one for INFO.
 async fn tracking_client(proxy: &Proxy) -> Raw {
     let mut raw = proxy.raw().await;
@@ -35,16 +25,16 @@ async fn tracking_client_reads_from_l1_and_gets_pushes() {
     redis.set("k", b"v1").await;
     let mut t = tracking_client(&proxy).await;
     assert_eq!(
-        info_number(&mut info, b"clients", "pinned_clients").await,
+        info_field(&mut info, "clients", "pinned_clients").await,
         0,
         "not pinned"
     );
 
-    let hits = info_number(&mut info, b"l1", "l1_hits").await;
+    let hits = info_field(&mut info, "l1", "l1_hits").await;
     assert_eq!(t.call(&[b"GET", b"k"]).await, "$2\r\nv1\r\n");
     assert_eq!(t.call(&[b"GET", b"k"]).await, "$2\r\nv1\r\n");
     assert!(
-        info_number(&mut info, b"l1", "l1_hits").await > hits,
+        info_field(&mut info, "l1", "l1_hits").await > hits,
         "the second GET was an L1 hit"
     );
 

@@ -111,6 +111,9 @@ fn internal<const N: usize>(args: [&str; N], kind: Internal) -> Job {
     }
 }
 
+/// The push Redis sends a RESP3 tracked connection whose redirect target is gone.
+const REDIR_BROKEN: &[u8] = b">2\r\n$21\r\ntracking-redir-broken\r\n";
+
 /// Most bytes coalesced into one write before it is sent.
 const MAX_BATCH: usize = 1 << 20;
 
@@ -136,6 +139,9 @@ async fn run(
                 let mut conn = Conn::new(&dialer, &state, stream, rest);
                 let outcome = conn.serve(&mut rx).await;
                 state.connected(false);
+                if conn.tracked_generation != 0 {
+                    state.tracking.tracked_connection_lost();
+                }
                 match outcome {
                     Ok(()) => return,
                     Err(e) => {
@@ -369,16 +375,23 @@ impl<'a> Conn<'a> {
         let before = self.replies.scanned() - len;
         let prefix = self.replies.take(before);
         let push = self.replies.take(len);
-        tracing::debug!(
-            bytes = push.len(),
-            "dropped a push on a multiplexed connection"
-        );
         if let Some(head) = self.inflight.front_mut() {
             match head.parts.as_mut() {
                 Some(parts) => parts.extend_from_slice(&prefix),
                 None if !prefix.is_empty() => head.parts = Some(prefix),
                 None => {}
             }
+        }
+        if push.starts_with(REDIR_BROKEN) {
+            // Our listener is gone as far as Redis is concerned: whatever
+            // this connection read is no longer watched.
+            self.tracked_generation = 0;
+            self.state.tracking.tracked_connection_lost();
+        } else {
+            tracing::debug!(
+                bytes = push.len(),
+                "dropped a push on a multiplexed connection"
+            );
         }
     }
 

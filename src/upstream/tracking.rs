@@ -17,6 +17,7 @@
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use redis_protocol::resp3::types::{BytesFrame, Resp3Frame};
@@ -60,6 +61,14 @@ pub struct Tracking {
     pub keys_invalidated: AtomicU64,
     /// Times everything was dropped (flush pushes, listener lost).
     pub flushes: AtomicU64,
+    /// Where invalidations go, once tracking has started.
+    sink: std::sync::OnceLock<Arc<dyn Invalidations>>,
+}
+
+impl std::fmt::Debug for dyn Invalidations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Invalidations")
+    }
 }
 
 impl Default for Tracking {
@@ -71,6 +80,7 @@ impl Default for Tracking {
             pushes: AtomicU64::new(0),
             keys_invalidated: AtomicU64::new(0),
             flushes: AtomicU64::new(0),
+            sink: std::sync::OnceLock::new(),
         }
     }
 }
@@ -108,6 +118,16 @@ impl Tracking {
         self.mode.store(v, Ordering::Relaxed);
     }
 
+    /// A connection whose reads Redis tracked is gone, and with it Redis's
+    /// record of what it read: nothing filled through it would ever be
+    /// invalidated, so everything is dropped.
+    pub fn tracked_connection_lost(&self) {
+        if let Some(sink) = self.sink.get() {
+            self.flushes.fetch_add(1, Ordering::Relaxed);
+            sink.all("tracked connection lost");
+        }
+    }
+
     fn up(&self, id: u64) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.id.store(id, Ordering::Release);
@@ -124,6 +144,7 @@ pub const LISTENER_NAME: &str = "respite:tracking";
 
 /// Start the listener task; it reconnects on its own.
 pub fn spawn(dialer: Dialer, state: Arc<UpstreamState>, sink: Arc<dyn Invalidations>) {
+    let _ = state.tracking.sink.set(sink.clone());
     tokio::spawn(run(dialer, state, sink));
 }
 
@@ -138,8 +159,12 @@ async fn run(dialer: Dialer, state: Arc<UpstreamState>, sink: Arc<dyn Invalidati
                     backoff = state.backoff_min;
                 }
                 tracking.down();
-                tracking.flushes.fetch_add(1, Ordering::Relaxed);
-                sink.all("tracking connection lost");
+                // Without tracking (mode off) nothing was tracked: entries
+                // live by their short TTL, and retries must not flush them.
+                if tracking.mode() != TrackingMode::Off {
+                    tracking.flushes.fetch_add(1, Ordering::Relaxed);
+                    sink.all("tracking connection lost");
+                }
                 tracing::debug!(upstream = %dialer.addr(), error = %e, "invalidation listener down");
             }
         }
@@ -178,12 +203,39 @@ async fn listen(
     };
     tracking.up(id);
     tracing::debug!(upstream = %dialer.addr(), id, "invalidation listener up");
+    // A listener that dies without a FIN (a NAT or firewall dropping the
+    // idle connection) would otherwise go unnoticed while invalidations are
+    // lost: ping it, and give up on it when nothing comes back in time.
+    let ping = Request::from_args(["PING"]).raw;
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    let mut last_heard = Instant::now();
     loop {
-        if let Some((frame, ReplyKind::Push)) = next_frame(&mut replies, &mut rd, dialer).await? {
-            apply(&frame, tracking, sink);
+        tokio::select! {
+            frame = next_frame(&mut replies, &mut rd, dialer) => {
+                if let Some((frame, kind)) = frame? {
+                    last_heard = Instant::now();
+                    if kind == ReplyKind::Push {
+                        apply(&frame, tracking, sink);
+                    }
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > HEARTBEAT_DEADLINE {
+                    return Err(dialer.lost("no answer to the heartbeat"));
+                }
+                let sent = tokio::time::timeout(HEARTBEAT, wr.write_all(&ping)).await;
+                if !matches!(sent, Ok(Ok(()))) {
+                    return Err(dialer.lost("heartbeat could not be sent"));
+                }
+            }
         }
     }
 }
+
+/// How often the listener is pinged.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+/// Silence after which the listener is declared lost (and L1 flushed).
+const HEARTBEAT_DEADLINE: Duration = Duration::from_secs(3);
 
 /// The next complete frame, reading as needed.
 async fn next_frame(

@@ -126,6 +126,11 @@ impl RedisServer {
     pub async fn direct(&self) -> redis::aio::MultiplexedConnection {
         connect(&self.url()).await
     }
+
+    /// A raw RESP connection straight to this server (bypassing respite).
+    pub async fn raw(&self) -> Raw {
+        Raw::connect(self.addr()).await
+    }
 }
 
 impl Drop for RedisServer {
@@ -263,6 +268,26 @@ pub async fn eventually(bound: Duration, mut cond: impl AsyncFnMut() -> bool) ->
     false
 }
 
+/// A numeric field from an INFO text (respite's or Redis's).
+pub fn info_value(text: &str, field: &str) -> Option<u64> {
+    let prefix = format!("{field}:");
+    text.split("\r\n")
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// A numeric field from respite's `INFO section`, read over `raw`.
+pub async fn info_field(raw: &mut Raw, section: &str, field: &str) -> u64 {
+    let text = raw.call(&[b"INFO", section.as_bytes()]).await;
+    info_value(&text, field)
+        .unwrap_or_else(|| panic!("INFO {section} has no numeric {field}: {text}"))
+}
+
+/// A bulk string reply, as text.
+pub fn bulk(v: &str) -> String {
+    format!("${}\r\n{v}\r\n", v.len())
+}
+
 /// One command encoded as a RESP multibulk.
 pub fn resp(args: &[&[u8]]) -> Vec<u8> {
     let mut out = format!("*{}\r\n", args.len()).into_bytes();
@@ -344,6 +369,18 @@ impl Raw {
         self.cmd(args).await;
         let r = self.reply().await.expect("a reply");
         String::from_utf8_lossy(&r).into_owned()
+    }
+
+    /// Send a command and return its reply's raw bytes.
+    pub async fn call_bytes(&mut self, args: &[&[u8]]) -> Bytes {
+        self.cmd(args).await;
+        self.reply().await.expect("a reply")
+    }
+
+    /// Switch to RESP3 (`HELLO 3`; the reply, a map, is checked and dropped).
+    pub async fn hello3(&mut self) {
+        let reply = self.call(&[b"HELLO", b"3"]).await;
+        assert!(reply.starts_with('%'), "HELLO 3: {reply}");
     }
 
     /// Whether the peer closed the connection (reads EOF within the bound).
