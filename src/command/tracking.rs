@@ -10,7 +10,7 @@
 //! client reads it again. A key is remembered *before* it is read, so an
 //! invalidation racing the read is never lost.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use dashmap::DashMap;
@@ -27,6 +27,9 @@ const MAX_KEYS: usize = 1_000_000;
 pub struct ClientTracking {
     by_key: DashMap<Bytes, Vec<u64>>,
     clients: DashMap<u64, mpsc::UnboundedSender<Bytes>>,
+    /// How many clients are registered: checked on every write, so it is a
+    /// counter rather than `DashMap::is_empty` (which locks every shard).
+    active: AtomicUsize,
     /// Invalidation pushes sent to clients.
     pub pushes: AtomicU64,
 }
@@ -34,17 +37,21 @@ pub struct ClientTracking {
 impl ClientTracking {
     /// Start tracking for a client; pushes go to `tx`.
     pub fn register(&self, id: u64, tx: mpsc::UnboundedSender<Bytes>) {
-        self.clients.insert(id, tx);
+        if self.clients.insert(id, tx).is_none() {
+            self.active.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Stop tracking for a client (TRACKING off, RESET, disconnect).
     pub fn unregister(&self, id: u64) {
-        self.clients.remove(&id);
+        if self.clients.remove(&id).is_some() {
+            self.active.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     /// Whether any client is tracking (so invalidations need a look-up).
     pub fn is_active(&self) -> bool {
-        !self.clients.is_empty()
+        self.active.load(Ordering::Relaxed) > 0
     }
 
     /// Client `id` is about to read `key`.
@@ -76,6 +83,9 @@ impl ClientTracking {
 
     /// Everything may have changed: a null invalidation to every client.
     pub fn flush(&self) {
+        if !self.is_active() {
+            return;
+        }
         self.by_key.clear();
         let push = invalidate_push(None);
         for client in self.clients.iter() {
