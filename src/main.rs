@@ -50,6 +50,9 @@ fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), respite::StartError> {
+    // Listen for signals before accepting anyone: a SIGTERM that arrives
+    // once clients can connect must shut down gracefully, not kill us.
+    let signals = Signals::install()?;
     let addr = config.server.listen_addr()?;
     let listener = TcpListener::bind(addr)
         .await
@@ -62,35 +65,41 @@ async fn serve(config: Config) -> Result<(), respite::StartError> {
         upstream = %config.upstream_target()?.host,
         "respite listening"
     );
-    respite::run(config, listener, signals()).await
+    respite::run(config, listener, signals.shutdown()).await
 }
 
-/// Completes on the first SIGTERM or SIGINT; a second one exits at once.
-/// Both listeners exist before the first signal, so a second signal that
-/// arrives quickly is not lost.
-async fn signals() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::warn!("cannot listen for signals; only Ctrl-C will stop respite");
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// SIGTERM and SIGINT, registered up front.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
     }
-    tracing::info!("signal received, shutting down (send again to exit now)");
-    tokio::spawn(async move {
+
+    async fn next(&mut self) {
         tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
         }
-        tracing::warn!("second signal, exiting now");
-        std::process::exit(130);
-    });
+    }
+
+    /// Completes on the first signal; a second one exits at once.
+    async fn shutdown(mut self) {
+        self.next().await;
+        tracing::info!("signal received, shutting down (send again to exit now)");
+        tokio::spawn(async move {
+            self.next().await;
+            tracing::warn!("second signal, exiting now");
+            std::process::exit(130);
+        });
+    }
 }
 
 /// Runtime threads: as configured, or by default one fewer than the cores

@@ -48,6 +48,9 @@ pub struct UpstreamState {
     pub ever_connected: AtomicBool,
     /// Client tracking: the invalidation listener and the upstream's support.
     pub tracking: Arc<Tracking>,
+    /// Woken when any connection to the upstream succeeds, so the others
+    /// cut their back-off short instead of failing requests meanwhile.
+    pub(crate) upstream_back: tokio::sync::Notify,
     pub(crate) backoff_min: Duration,
     pub(crate) backoff_max: Duration,
     pub(crate) command_timeout: Option<Duration>,
@@ -59,6 +62,7 @@ impl UpstreamState {
         if up {
             self.connected.fetch_add(1, Ordering::Relaxed);
             self.ever_connected.store(true, Ordering::Relaxed);
+            self.upstream_back.notify_waiters();
         } else {
             self.connected.fetch_sub(1, Ordering::Relaxed);
         }
@@ -99,6 +103,7 @@ impl Upstream {
             last_error: Mutex::new(String::new()),
             ever_connected: AtomicBool::new(false),
             tracking: Arc::new(Tracking::default()),
+            upstream_back: tokio::sync::Notify::new(),
             backoff_min: ms(up.backoff_min_ms.max(1)),
             backoff_max: ms(up.backoff_max_ms.max(up.backoff_min_ms.max(1))),
             command_timeout: (up.command_timeout_ms > 0).then(|| ms(up.command_timeout_ms)),

@@ -155,7 +155,7 @@ async fn run(
                 state.record_error(&e);
                 tracing::debug!(upstream = %dialer.addr(), error = %e, "connect failed");
                 // While backing off, nothing waits: every job fails at once.
-                if !fail_for(&mut rx, backoff, &e).await {
+                if !fail_for(&mut rx, backoff, &e, &state).await {
                     return;
                 }
                 backoff = (backoff * 2).min(state.backoff_max);
@@ -165,14 +165,18 @@ async fn run(
     }
 }
 
-/// Fail every job that arrives during `wait`. Returns false when all
-/// senders are gone and the task should end.
+/// Fail every job that arrives during `wait` (or until another connection
+/// to the upstream succeeds). Returns false when all senders are gone and
+/// the task should end.
 async fn fail_for(
     rx: &mut mpsc::UnboundedReceiver<Job>,
     wait: Duration,
     err: &UpstreamError,
+    state: &UpstreamState,
 ) -> bool {
     let until = Instant::now() + wait;
+    let back = state.upstream_back.notified();
+    tokio::pin!(back);
     loop {
         tokio::select! {
             job = rx.recv() => match job {
@@ -180,6 +184,7 @@ async fn fail_for(
                 None => return false,
             },
             _ = tokio::time::sleep_until(until) => return true,
+            _ = &mut back => return true,
         }
     }
 }
