@@ -184,8 +184,6 @@ pub struct CacheCounters {
     pub pushed_invalidations: AtomicU64,
     /// Times everything was dropped.
     pub flushes: AtomicU64,
-    /// Reads answered from L1 (single reads and whole MGETs).
-    pub hits: AtomicU64,
 }
 
 type FlightKey = (Bytes, Bytes);
@@ -355,14 +353,10 @@ impl CacheLayer {
 
     /// The cached reply to `read`, if L1 has it (all of MGET's keys).
     pub fn lookup(&self, read: &CacheRead) -> Option<Bytes> {
-        let hit = match read {
+        match read {
             CacheRead::Single { key, variant } => self.l1.get(key, variant),
             CacheRead::Mget { keys, variant } => self.mget(keys, variant),
-        };
-        if hit.is_some() {
-            self.counters.hits.fetch_add(1, Ordering::Relaxed);
         }
-        hit
     }
 
     /// MGET from L1: every key is looked up (so each read counts towards

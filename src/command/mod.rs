@@ -127,9 +127,10 @@ fn route(
     w: &mut ReplyWriter,
 ) -> Result<Outcome, ReplyError> {
     let argv = &req.argv;
-    let name = req.name().to_ascii_uppercase();
+    let mut buf = [0u8; NAME_MAX];
+    let name = upper_name(req.name(), &mut buf);
     let spec = table::lookup(argv);
-    if !s.authenticated && !matches!(name.as_slice(), b"AUTH" | b"HELLO" | b"QUIT") {
+    if !s.authenticated && !matches!(name, b"AUTH" | b"HELLO" | b"QUIT") {
         return Err(ReplyError::NoAuth);
     }
     if let Some(spec) = spec {
@@ -141,12 +142,26 @@ fn route(
             return Err(ReplyError::WrongArity(spec.name.to_string()));
         }
     }
-    if s.multi_failed && !matches!(name.as_slice(), b"EXEC" | b"DISCARD" | b"QUIT" | b"RESET") {
+    if s.multi_failed && !matches!(name, b"EXEC" | b"DISCARD" | b"QUIT" | b"RESET") {
         return Err(ReplyError::invalid(
             "command not queued: the transaction could not reach upstream",
         ));
     }
-    connection::run(ctx, s, &name, spec, argv, w)
+    connection::run(ctx, s, name, spec, argv, w)
+}
+
+/// Longest command name compared by name (longer ones are never local).
+const NAME_MAX: usize = 32;
+
+/// The command name in upper case, in `buf` (no allocation per request);
+/// empty for names no local command has.
+fn upper_name<'a>(name: &[u8], buf: &'a mut [u8; NAME_MAX]) -> &'a [u8] {
+    let Some(out) = buf.get_mut(..name.len()) else {
+        return b"";
+    };
+    out.copy_from_slice(name);
+    out.make_ascii_uppercase();
+    out
 }
 
 /// The default route for a command that is not answered locally: a

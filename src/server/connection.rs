@@ -454,28 +454,38 @@ impl Connection {
         for key in keys {
             self.ctx.cache.clients.remember(self.session.id(), key);
         }
-        if self.outstanding_pinned && self.outstanding > 0 {
-            // Only reachable if pinned state ended with replies pending;
-            // keep order by waiting like any other switch of connection.
-            self.held = Some(Held::Send(req, false, Expect::One, WriteEffect::None));
+        if self.switches_connection(false) {
+            // Dispatched again once the dedicated connection's replies are in.
+            self.held = Some(Held::Dispatch(req));
             return;
         }
         self.send_job(cache::pass_tracked(&req.raw, self.mux_tx.clone()));
     }
 
-    /// Send one job of its own on the multiplexed connection, after the batch.
-    fn send_job(&mut self, job: Job) {
+    /// Whether sending on the dedicated (`pinned`) or the multiplexed
+    /// connection would overtake commands still outstanding on the other.
+    fn switches_connection(&self, pinned: bool) -> bool {
+        pinned != self.outstanding_pinned && (self.outstanding > 0 || self.batch_count > 0)
+    }
+
+    /// Take a place in the reply queue for one command answered through the
+    /// multiplexed connection (after the batch gathered so far).
+    fn await_reply(&mut self, slot: Slot) {
         self.flush_batch();
         self.outstanding_pinned = false;
         self.outstanding += 1;
-        self.push_slot(Slot::Mux(1, WriteEffect::None));
+        self.push_slot(slot);
+    }
+
+    /// Send one job of its own on the multiplexed connection, after the batch.
+    fn send_job(&mut self, job: Job) {
+        self.await_reply(Slot::Mux(1, WriteEffect::None));
         self.mux.send(job);
     }
 
     /// Send upstream, unless it must wait for the other connection's replies.
     async fn forward(&mut self, req: Request, pinned: bool, expect: Expect, effect: WriteEffect) {
-        let other_target = pinned != self.outstanding_pinned;
-        if other_target && (self.outstanding > 0 || self.batch_count > 0) {
+        if self.switches_connection(pinned) {
             self.flush_batch();
             self.held = Some(Held::Send(req, pinned, expect, effect));
         } else {
@@ -519,12 +529,7 @@ impl Connection {
             &mut self.next_flight,
         ) {
             Miss::Lead(job) => self.send_job(job),
-            Miss::Wait(id) => {
-                self.flush_batch();
-                self.outstanding_pinned = false;
-                self.outstanding += 1;
-                self.push_slot(Slot::Flight(id));
-            }
+            Miss::Wait(id) => self.await_reply(Slot::Flight(id)),
         }
     }
 

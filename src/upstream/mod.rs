@@ -12,7 +12,7 @@ pub mod pinned;
 pub mod tracking;
 pub mod wire;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -44,8 +44,6 @@ pub struct UpstreamState {
     pub mux_writes: AtomicU64,
     /// The last error, for INFO.
     pub last_error: Mutex<String>,
-    /// Whether any connection has ever come up.
-    pub ever_connected: AtomicBool,
     /// Client tracking: the invalidation listener and the upstream's support.
     pub tracking: Arc<Tracking>,
     /// Woken when any connection to the upstream succeeds, so the others
@@ -61,7 +59,6 @@ impl UpstreamState {
     fn connected(&self, up: bool) {
         if up {
             self.connected.fetch_add(1, Ordering::Relaxed);
-            self.ever_connected.store(true, Ordering::Relaxed);
             self.upstream_back.notify_waiters();
         } else {
             self.connected.fetch_sub(1, Ordering::Relaxed);
@@ -101,7 +98,6 @@ impl Upstream {
             mux_commands: AtomicU64::new(0),
             mux_writes: AtomicU64::new(0),
             last_error: Mutex::new(String::new()),
-            ever_connected: AtomicBool::new(false),
             tracking: Arc::new(Tracking::default()),
             upstream_back: tokio::sync::Notify::new(),
             backoff_min: ms(up.backoff_min_ms.max(1)),

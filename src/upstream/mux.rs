@@ -67,16 +67,25 @@ pub struct Job {
     pub reply_to: JobReply,
 }
 
-impl Job {
-    fn fail(self, err: UpstreamError) {
-        match self.reply_to {
+impl JobReply {
+    /// Hand `result` to whoever waits for it. respite's own commands have
+    /// nobody waiting: they come back, with the result, for the connection.
+    fn answer(self, result: JobResult, tracked: bool) -> Option<(Internal, JobResult)> {
+        match self {
             // The client may have gone; then nobody waits for this answer.
             JobReply::Client(tx) => {
-                let _ = tx.send(Err(err));
+                let _ = tx.send(result);
             }
-            JobReply::Tracked(read) => read.complete(Err(err), false),
-            JobReply::Internal(_) => {}
+            JobReply::Tracked(read) => read.complete(result, tracked),
+            JobReply::Internal(internal) => return Some((internal, result)),
         }
+        None
+    }
+}
+
+impl Job {
+    fn fail(self, err: UpstreamError) {
+        let _ = self.reply_to.answer(Err(err), false);
     }
 }
 
@@ -351,25 +360,20 @@ impl<'a> Conn<'a> {
 
     /// Hand a completed job's replies to whoever waits for them.
     fn deliver(&mut self, reply_to: JobReply, bytes: Bytes, last: ReplyKind) {
-        match reply_to {
-            JobReply::Client(tx) => {
-                let _ = tx.send(Ok(bytes));
-            }
-            JobReply::Tracked(read) => {
-                let tracked = self.state.tracking.is_current(self.tracked_generation);
-                read.complete(Ok(bytes), tracked);
-            }
-            JobReply::Internal(Internal::Ignore) => {}
-            JobReply::Internal(Internal::TrackingOn(generation)) => {
-                if last == ReplyKind::Error {
-                    tracing::warn!(upstream = %self.dialer.addr(), reply = %String::from_utf8_lossy(&bytes).trim_end(), "upstream refused client tracking; L1 falls back to short TTLs");
-                    self.state.tracking.set_mode(TrackingMode::Off);
-                    self.tracked_generation = 0;
-                } else {
-                    self.state.tracking.set_mode(TrackingMode::On);
-                    self.tracked_generation = generation;
-                }
-            }
+        let tracked = matches!(reply_to, JobReply::Tracked(_))
+            && self.state.tracking.is_current(self.tracked_generation);
+        let Some((Internal::TrackingOn(generation), Ok(bytes))) =
+            reply_to.answer(Ok(bytes), tracked)
+        else {
+            return;
+        };
+        if last == ReplyKind::Error {
+            tracing::warn!(upstream = %self.dialer.addr(), reply = %String::from_utf8_lossy(&bytes).trim_end(), "upstream refused client tracking; L1 falls back to short TTLs");
+            self.state.tracking.set_mode(TrackingMode::Off);
+            self.tracked_generation = 0;
+        } else {
+            self.state.tracking.set_mode(TrackingMode::On);
+            self.tracked_generation = generation;
         }
     }
 
