@@ -34,7 +34,7 @@ use upstream::Upstream;
 
 /// Serve clients on `listener` until `shutdown` completes, then stop
 /// accepting and let in-flight replies reach their clients within the
-/// configured grace period.
+/// configured grace period. The admin port is bound from the config.
 pub async fn run(
     config: Config,
     listener: TcpListener,
@@ -52,6 +52,18 @@ pub async fn run(
         ),
         None => None,
     };
+    run_with_admin(config, listener, admin, shutdown).await
+}
+
+/// [`run`] with the admin port's listener already bound (or none), for
+/// callers that bind port 0 and need to know the port.
+pub async fn run_with_admin(
+    config: Config,
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), StartError> {
+    config.validate()?;
     let upstream = Upstream::new(&config)?;
     let cache = Arc::new(CacheLayer::new(&config, upstream.state().tracking.clone()));
     if cache.enabled {

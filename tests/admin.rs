@@ -9,14 +9,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// GET `path` on the admin port; returns the status line and the body.
 async fn http_get(port: u16, path: &str) -> (String, String) {
-    let deadline = tokio::time::Instant::now() + READY_BOUND;
-    let mut s = loop {
-        match tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
-            Ok(s) => break s,
-            Err(e) => assert!(tokio::time::Instant::now() < deadline, "admin port: {e}"),
-        }
-        tokio::task::yield_now().await;
-    };
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("the admin port is bound before respite starts");
     s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
         .await
         .expect("write");
@@ -30,6 +25,16 @@ async fn http_get(port: u16, path: &str) -> (String, String) {
         head.lines().next().unwrap_or("").to_string(),
         body.to_string(),
     )
+}
+
+/// respite with its admin port bound here, to port 0: the test knows the
+/// port and no other process can take it first.
+async fn with_admin(config: respite::Config) -> (Proxy, u16) {
+    let admin = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind admin");
+    let port = admin.local_addr().expect("admin addr").port();
+    (Proxy::start_with_admin(config, Some(admin)).await, port)
 }
 
 /// Parse Prometheus text format: metric name (without labels) → value.
@@ -46,12 +51,10 @@ fn parse_metrics(body: &str) -> HashMap<String, f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_health_and_ready_are_served() {
-    let admin = free_port();
-    let (_redis, proxy) = start(|c| {
-        c.server.admin = format!("127.0.0.1:{admin}");
-        c.l1.admit_min_reads = 1;
-    })
-    .await;
+    let redis = RedisServer::start();
+    let mut config = config_for(&redis);
+    config.l1.admit_min_reads = 1;
+    let (proxy, admin) = with_admin(config).await;
     proxy.wait_tracking().await;
     let mut raw = proxy.raw().await;
     raw.call(&[b"SET", b"k", b"v"]).await;
@@ -81,13 +84,11 @@ async fn metrics_health_and_ready_are_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ready_is_503_while_upstream_is_down() {
-    let admin = free_port();
     let mut redis = RedisServer::start();
     let mut config = config_for(&redis);
-    config.server.admin = format!("127.0.0.1:{admin}");
     config.upstream.connect_timeout_ms = 200;
     config.upstream.backoff_max_ms = 100;
-    let _proxy = Proxy::start(config).await;
+    let (_proxy, admin) = with_admin(config).await;
     assert!(
         eventually(READY_BOUND, async || http_get(admin, "/ready")
             .await

@@ -193,12 +193,23 @@ impl Proxy {
 
     /// Start respite with `config` on 127.0.0.1:0.
     pub async fn start(config: Config) -> Self {
+        Self::start_with_admin(config, None).await
+    }
+
+    /// Start respite with its admin port on `admin` (bound by the caller,
+    /// typically to port 0, so no other process can take it meanwhile).
+    pub async fn start_with_admin(config: Config, admin: Option<TcpListener>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(respite::run(config, listener, async move {
-            let _ = rx.await;
-        }));
+        let task = tokio::spawn(respite::run_with_admin(
+            config,
+            listener,
+            admin,
+            async move {
+                let _ = rx.await;
+            },
+        ));
         Proxy {
             addr,
             shutdown: Some(tx),
