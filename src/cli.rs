@@ -48,6 +48,78 @@ impl Cli {
 pub enum Command {
     /// Run the proxy (the default)
     Serve(ServeArgs),
+    /// Load materials from a CSV or JSON Lines file into the catalogue
+    Import(ImportArgs),
+    /// Generate a demo construction-materials catalogue
+    Seed(SeedArgs),
+    /// Rebuild the vector store from the relational store
+    Reindex(ReindexArgs),
+}
+
+/// What the catalogue tools share: the configuration (for the stores) and
+/// the upstream whose cached copies they invalidate.
+#[derive(Args, Debug, Clone, Default, PartialEq)]
+pub struct ToolArgs {
+    /// TOML configuration file (its [materials] section names the stores)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Upstream Redis whose cached materials are invalidated as batches land
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+}
+
+impl ToolArgs {
+    /// The effective configuration, as `serve` would resolve it.
+    pub fn resolve(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let serve = ServeArgs {
+            config: self.config.clone(),
+            upstream: self.upstream.clone(),
+            ..ServeArgs::default()
+        };
+        resolve_config(&serve, env)
+    }
+}
+
+/// `respite import FILE`.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct ImportArgs {
+    /// A .csv (header row of field names) or .jsonl file
+    pub file: PathBuf,
+    /// Records per batch; each batch is one transaction
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch: u32,
+    /// Stores and upstream
+    #[command(flatten)]
+    pub tool: ToolArgs,
+}
+
+/// `respite seed --count N`.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct SeedArgs {
+    /// How many materials to generate
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub count: u64,
+    /// Generator seed: the same seed gives the same catalogue
+    #[arg(long, default_value_t = crate::materials::bulk::DEMO_SEED)]
+    pub seed: u64,
+    /// Records per batch
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch: u32,
+    /// Stores and upstream
+    #[command(flatten)]
+    pub tool: ToolArgs,
+}
+
+/// `respite reindex`.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct ReindexArgs {
+    /// Records per batch
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch: u32,
+    /// Stores and upstream
+    #[command(flatten)]
+    pub tool: ToolArgs,
 }
 
 /// Flags for serving. Every override is optional so that, when a flag is
@@ -144,8 +216,23 @@ mod tests {
     fn serve_args(args: &[&str]) -> ServeArgs {
         match parse(args).map(Cli::into_command) {
             Ok(Command::Serve(a)) => a,
+            Ok(other) => panic!("{args:?} is not serve: {other:?}"),
             Err(e) => panic!("{args:?} should parse: {e}"),
         }
+    }
+
+    #[test]
+    fn tools_parse_with_defaults() {
+        let Ok(Command::Import(a)) = parse(&["import", "x.csv"]).map(Cli::into_command) else {
+            panic!("import should parse");
+        };
+        assert_eq!((a.file, a.batch), (PathBuf::from("x.csv"), 1000));
+        let Ok(Command::Seed(a)) = parse(&["seed", "--count", "5"]).map(Cli::into_command) else {
+            panic!("seed should parse");
+        };
+        assert_eq!(a.count, 5);
+        assert!(parse(&["seed", "--count", "0"]).is_err());
+        assert!(parse(&["reindex", "--batch", "0"]).is_err());
     }
 
     #[test]

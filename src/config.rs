@@ -23,6 +23,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+pub mod materials;
+
 use serde::{Deserialize, Serialize};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::EnvFilter;
@@ -77,6 +79,8 @@ pub struct Config {
     pub l1: L1Config,
     /// Logging verbosity and format.
     pub log: LogConfig,
+    /// The materials catalogue: its commands, cache tiers and stores.
+    pub materials: materials::MaterialsConfig,
 }
 
 /// `[server]`: the listener clients connect to and process-wide knobs.
@@ -585,7 +589,7 @@ impl Config {
                 return Err(invalid(format!("l1.{list}"), "patterns must not be empty"));
             }
         }
-        Ok(())
+        self.materials.validate()
     }
 
     /// Effective upstream target: URL parsed; when upstream.username/password

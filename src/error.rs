@@ -79,6 +79,9 @@ pub enum ReplyError {
     /// Upstream could not serve the request.
     #[error("{0}")]
     Upstream(#[from] UpstreamError),
+    /// A materials store or the embedder failed.
+    #[error("{0}")]
+    Backend(String),
 }
 
 impl ReplyError {
@@ -89,6 +92,7 @@ impl ReplyError {
             ReplyError::WrongPass => "WRONGPASS",
             ReplyError::NoProto => "NOPROTO",
             ReplyError::Upstream(_) => "UPSTREAM",
+            ReplyError::Backend(_) => "BACKEND",
             _ => "ERR",
         }
     }
@@ -101,6 +105,19 @@ impl ReplyError {
     /// Shorthand for [`ReplyError::Invalid`].
     pub fn invalid(msg: impl Into<String>) -> Self {
         ReplyError::Invalid(msg.into())
+    }
+}
+
+impl From<crate::materials::MaterialsError> for ReplyError {
+    fn from(e: crate::materials::MaterialsError) -> Self {
+        use crate::materials::MaterialsError;
+        match e {
+            MaterialsError::Backend(m) => ReplyError::Backend(m),
+            MaterialsError::Upstream(m) => ReplyError::Upstream(UpstreamError::Lost {
+                addr: "upstream".into(),
+                reason: m.into(),
+            }),
+        }
     }
 }
 

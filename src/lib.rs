@@ -15,9 +15,12 @@ pub mod cli;
 pub mod command;
 pub mod config;
 pub mod error;
+pub mod materials;
 pub mod metrics;
 pub mod protocol;
 pub mod server;
+pub mod store;
+pub mod tools;
 pub mod upstream;
 
 use std::future::Future;
@@ -76,9 +79,12 @@ pub async fn run_with_admin(
         stats: Stats::default(),
         started: Instant::now(),
         listen: listener.local_addr()?,
+        materials: Arc::new(materials::Materials::new(&config.materials)),
         config,
     });
     ctx.upstream.warm_up();
+    ctx.materials
+        .open_in_background(ctx.config.materials.clone());
     let probe = ctx.config.l1.lag_probe_interval_ms;
     if ctx.cache.enabled && probe > 0 {
         let mux = ctx.upstream.mux(protocol::Proto::Resp2, 0).clone();

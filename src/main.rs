@@ -10,7 +10,10 @@ use respite::config::{Config, LogFormat};
 use tokio::net::TcpListener;
 
 fn main() -> ExitCode {
-    let Command::Serve(args) = Cli::parse().into_command();
+    let args = match Cli::parse().into_command() {
+        Command::Serve(args) => args,
+        tool => return run_tool(tool),
+    };
     let config = match resolve_config(&args, &|k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(e) => {
@@ -42,6 +45,49 @@ fn main() -> ExitCode {
     };
     match rt.block_on(serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("respite: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `import`, `seed`, `reindex`: load the config, run on a runtime, print
+/// the summary.
+fn run_tool(cmd: Command) -> ExitCode {
+    let tool = match &cmd {
+        Command::Import(a) => &a.tool,
+        Command::Seed(a) => &a.tool,
+        Command::Reindex(a) => &a.tool,
+        Command::Serve(_) => return ExitCode::from(2),
+    };
+    let config = match tool.resolve(&|k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(respite::tools::run(cmd, config)) {
+        Ok(report) => {
+            print!("{report}");
+            if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
         Err(e) => {
             eprintln!("respite: {e}");
             ExitCode::FAILURE

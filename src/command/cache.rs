@@ -25,7 +25,8 @@ use crate::cache::{self, FillOutcome, Ticket, L1};
 use crate::config::Config;
 use crate::error::UpstreamError;
 use crate::protocol::encode;
-use crate::protocol::{Proto, ReplyScanner, Request};
+use crate::protocol::reply::split_frames;
+use crate::protocol::{Proto, Request};
 use crate::upstream::{
     Invalidations, Job, JobReply, JobResult, MuxHandle, TrackedRead, Tracking, TrackingMode,
 };
@@ -482,6 +483,30 @@ impl CacheLayer {
         self.counters.flushes.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Fill L1 with `value`, derived from a tracked read of `key` sent at
+    /// `sent` under `ticket` (materials replies built from L2 values).
+    /// `pttl` is the key's remaining lifetime upstream. Nothing is stored
+    /// when Redis did not track the read (unless the upstream has no
+    /// tracking at all: then the TTL-only cap applies).
+    pub fn fill_derived(
+        &self,
+        key: &Bytes,
+        variant: &[u8],
+        value: Bytes,
+        read: ReadInfo,
+        ticket: Ticket,
+    ) -> FillOutcome {
+        let Some(cap) = self.fill_cap(read.tracked) else {
+            return FillOutcome::Stale;
+        };
+        let ttl = match (read.pttl, cap) {
+            (Some(t), Some(c)) => Some(t.min(c)),
+            (t, c) => t.or(c),
+        }
+        .map(|t| t.saturating_sub(read.sent.elapsed()));
+        self.l1.fill(key, variant, value, ttl, ticket)
+    }
+
     /// The fill lifetime cap, or `None` when a fill must not happen.
     fn fill_cap(&self, tracked: bool) -> Option<Option<Duration>> {
         match self.tracking.mode() {
@@ -524,6 +549,17 @@ impl Invalidations for CacheLayer {
         tracing::debug!(reason, "L1 flushed");
         self.flush();
     }
+}
+
+/// What is known about the tracked read a derived L1 fill comes from.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadInfo {
+    /// Whether Redis tracked the read.
+    pub tracked: bool,
+    /// The key's remaining lifetime upstream, if it has one.
+    pub pttl: Option<Duration>,
+    /// When the read was sent.
+    pub sent: Instant,
 }
 
 /// A read of a tracking client that L1 does not serve: sent tracked (after
@@ -650,20 +686,4 @@ fn array_body(reply: &[u8]) -> usize {
         .iter()
         .position(|&b| b == b'\n')
         .map_or(reply.len(), |i| i + 1)
-}
-
-/// Split consecutive complete frames.
-fn split_frames(bytes: &Bytes) -> Vec<Bytes> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        match ReplyScanner::new().scan(&bytes[at..]) {
-            Ok(Some((len, _))) => {
-                out.push(bytes.slice(at..at + len));
-                at += len;
-            }
-            _ => break,
-        }
-    }
-    out
 }

@@ -7,7 +7,8 @@ use bytes::Bytes;
 use super::session::Session;
 use super::table::CommandSpec;
 use super::{
-    client, forward, info, is_subscription, on_pinned, pin, subscription, Ctx, Expect, Outcome,
+    client, forward, info, is_subscription, materials, on_pinned, pin, subscription, Ctx, Expect,
+    Outcome,
 };
 use crate::error::ReplyError;
 use crate::protocol::encode::ReplyWriter;
@@ -51,6 +52,9 @@ pub fn run(
         }
         b"CLIENT" => client_command(ctx, s, spec, argv, w)?,
         b"HOTKEYS" => hotkeys(ctx, argv, w)?,
+        _ if !s.pin.multi && materials::is_catalogue(name) => {
+            materials::run(ctx, s, name, argv, w)?
+        }
         b"MULTI" => {
             s.pin.multi = true;
             pin(s, false)

@@ -48,6 +48,7 @@ const SECTIONS: &[(&str, Section)] = &[
     ("stats", stats),
     ("upstream", upstream),
     ("l1", l1),
+    ("materials", materials),
 ];
 
 /// INFO [section ...]: `default`, `all` and `everything` print every section.
@@ -237,4 +238,43 @@ fn human(bytes: u64) -> String {
         v /= 1024.0;
     }
     format!("{v:.2}T")
+}
+
+/// `# Materials`: the catalogue's tiers (L1, L2 in the upstream, stores).
+fn materials(ctx: &Ctx, out: &mut String) {
+    title(out, "Materials");
+    let m = &ctx.materials;
+    let c = &m.counters;
+    let open = m.get();
+    field(
+        out,
+        "materials_status",
+        if open.is_ok() { "ok" } else { "unavailable" },
+    );
+    if let Ok(cat) = open {
+        field(
+            out,
+            "materials_relational",
+            crate::store::RelationalStore::name(cat.relational()),
+        );
+        field(
+            out,
+            "materials_vector",
+            crate::store::VectorStore::name(cat.vector()),
+        );
+        field(out, "materials_coalesced", cat.coalesced());
+    }
+    for (name, v) in [
+        ("materials_l1_hits", &c.l1_hits),
+        ("materials_l1_misses", &c.l1_misses),
+        ("materials_l2_hits", &c.l2_hits),
+        ("materials_l2_misses", &c.l2_misses),
+        ("materials_l2_errors", &c.l2_errors),
+        ("materials_store_reads", &c.store_reads),
+        ("materials_backend_errors", &c.backend_errors),
+        ("materials_writes", &c.writes),
+        ("materials_invalidations", &c.invalidations),
+    ] {
+        field(out, name, get(v));
+    }
 }

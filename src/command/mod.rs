@@ -10,6 +10,7 @@ pub mod cache;
 pub mod client;
 pub mod connection;
 pub mod info;
+pub mod materials;
 pub mod session;
 pub mod table;
 pub mod tracking;
@@ -51,6 +52,8 @@ pub struct Ctx {
     pub started: Instant,
     /// The address clients connect to.
     pub listen: SocketAddr,
+    /// The materials catalogue.
+    pub materials: std::sync::Arc<crate::materials::Materials>,
 }
 
 impl Ctx {
@@ -99,6 +102,8 @@ pub enum Outcome {
     /// HELLO changed the protocol: a dedicated connection in the old one
     /// must be dropped (the reply was written).
     ProtoChanged,
+    /// A catalogue command to run off the connection's loop.
+    Task(materials::Task),
 }
 
 /// Whether `req` must wait until every earlier command's reply has arrived

@@ -64,6 +64,9 @@ pub struct Session {
     pub client_tracking: bool,
     /// Where invalidation pushes for this client go (its connection).
     pub push_tx: Option<tokio::sync::mpsc::UnboundedSender<bytes::Bytes>>,
+    /// Catalogue commands of this client still running: while any is, a
+    /// later one may not answer from L1 (it could overtake a write).
+    pub materials_pending: usize,
 }
 
 impl Session {
@@ -80,6 +83,7 @@ impl Session {
             multi_effect: WriteEffect::None,
             client_tracking: false,
             push_tx: None,
+            materials_pending: 0,
         }
     }
 

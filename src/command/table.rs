@@ -234,6 +234,8 @@ pub enum Group {
     Bitmap,
     /// Module commands (none: modules are not part of this table).
     Module,
+    /// respite's own commands (HOTKEYS, the materials catalogue).
+    Respite,
 }
 
 impl Group {
@@ -259,6 +261,7 @@ impl Group {
             Group::Stream => "stream",
             Group::Bitmap => "bitmap",
             Group::Module => "module",
+            Group::Respite => "respite",
         }
     }
 }
@@ -1243,7 +1246,7 @@ mod rows {
     pub(super) const SUBCOMMAND_COUNT: usize = 126;
 
     #[rustfmt::skip]
-    pub(super) static COMMANDS: [CommandSpec; 240] = [
+    pub(super) static COMMANDS: [CommandSpec; 247] = [
         c("acl", -2, "", Server, &[], &ACL_SUBCOMMANDS),
         c("append", 3, "write denyoom fast", String, &[ks("RW insert", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("asking", 1, "fast", Cluster, &[], NO_SUBCOMMANDS),
@@ -1318,6 +1321,7 @@ mod rows {
         c("hlen", 2, "readonly fast", Hash, &[ks("RO", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("hmget", -3, "readonly fast", Hash, &[ks("RO access", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("hmset", -4, "write denyoom fast", Hash, &[ks("RW update", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
+        c("hotkeys", -1, "readonly fast", Respite, &[], NO_SUBCOMMANDS),
         c("hrandfield", -2, "readonly nondeterministic_output", Hash, &[ks("RO access", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("hscan", -3, "readonly nondeterministic_output", Hash, &[ks("RO access", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("hset", -4, "write denyoom fast", Hash, &[ks("RW update", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
@@ -1346,15 +1350,21 @@ mod rows {
         c("lrem", 4, "write", List, &[ks("RW delete", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("lset", 4, "write denyoom", List, &[ks("RW update", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("ltrim", 4, "write", List, &[ks("RW delete", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
+        c("mdel.material", -2, "write", Respite, &[], NO_SUBCOMMANDS),
         c("memory", -2, "", Server, &[], &MEMORY_SUBCOMMANDS),
         c("mget", -2, "readonly fast", String, &[ks("RO access", idx(1), range(-1, 1, 0))], NO_SUBCOMMANDS),
+        c("mget.material", -2, "readonly", Respite, &[], NO_SUBCOMMANDS),
         c("migrate", -6, "write movablekeys nondeterministic_output", Generic, &[ks("RW access delete", idx(3), range(0, 1, 0)), ks("RW access delete incomplete", kw("KEYS", -2), range(-1, 1, 0))], NO_SUBCOMMANDS).keys_fallback(KeysFallback::Migrate),
+        c("minvalidate", 2, "write", Respite, &[], NO_SUBCOMMANDS),
         c("module", -2, "", Server, &[], &MODULE_SUBCOMMANDS),
         c("monitor", 1, "admin noscript loading stale", Server, &[], NO_SUBCOMMANDS),
         c("move", 3, "write fast", Generic, &[ks("RW access update", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
+        c("msearch", -2, "readonly", Respite, &[], NO_SUBCOMMANDS),
         c("mset", -3, "write denyoom", String, &[ks("OW update", idx(1), range(-1, 2, 0))], NO_SUBCOMMANDS),
+        c("mset.material", -2, "write denyoom", Respite, &[], NO_SUBCOMMANDS),
         c("msetnx", -3, "write denyoom", String, &[ks("OW insert", idx(1), range(-1, 2, 0))], NO_SUBCOMMANDS),
         c("multi", 1, "noscript loading stale fast allow_busy", Transactions, &[], NO_SUBCOMMANDS),
+        c("mwarm", -1, "", Respite, &[], NO_SUBCOMMANDS),
         c("object", -2, "", Generic, &[], &OBJECT_SUBCOMMANDS),
         c("persist", 2, "write fast", Generic, &[ks("RW update", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("pexpire", -3, "write fast", Generic, &[ks("RW update", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),

@@ -118,6 +118,32 @@ impl<'a> ReplyWriter<'a> {
         }
     }
 
+    /// A floating-point number: a RESP3 double, a bulk string in RESP2 (as
+    /// Redis answers ZSCORE). Non-finite values are written as RESP3 spells
+    /// them (`inf`, `-inf`, `nan`).
+    pub fn double(&mut self, x: f64) {
+        let text = if x.is_nan() {
+            "nan".to_string()
+        } else if x.is_infinite() {
+            if x > 0.0 { "inf" } else { "-inf" }.to_string()
+        } else {
+            x.to_string()
+        };
+        match self.proto {
+            Proto::Resp2 => bulk(self.out, text.as_bytes()),
+            Proto::Resp3 => {
+                self.out.put_u8(b',');
+                self.out.put_slice(text.as_bytes());
+                self.out.put_slice(b"\r\n");
+            }
+        }
+    }
+
+    /// Bytes already encoded in this writer's protocol (a cached reply).
+    pub fn raw(&mut self, encoded: &[u8]) {
+        self.out.put_slice(encoded);
+    }
+
     /// A bulk-string key followed by a value the caller writes (map entries).
     pub fn key(&mut self, k: &str) {
         bulk(self.out, k.as_bytes());
@@ -144,9 +170,10 @@ mod tests {
         w.null();
         w.verbatim("hi");
         w.error("ERR bad\r\nthing");
+        w.double(1.5);
         assert_eq!(
             &out[..],
-            b"%1\r\n$1\r\na\r\n_\r\n=6\r\ntxt:hi\r\n-ERR bad  thing\r\n"
+            b"%1\r\n$1\r\na\r\n_\r\n=6\r\ntxt:hi\r\n-ERR bad  thing\r\n,1.5\r\n"
         );
     }
 }

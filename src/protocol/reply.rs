@@ -5,6 +5,8 @@
 //! is an error or an out-of-band push. The scanner is resumable: a large
 //! reply arriving in many reads is scanned once in total.
 
+use bytes::Bytes;
+
 use super::{find_crlf, int_line, IntLine, ProtocolError};
 
 /// What a complete top-level reply is.
@@ -175,6 +177,23 @@ fn length(buf: &[u8], at: usize) -> Result<Option<(i64, usize)>, ProtocolError> 
         IntLine::Incomplete { .. } => Ok(None),
         IntLine::Invalid => Err(ProtocolError::InvalidReply("bad length")),
     }
+}
+
+/// Split consecutive complete frames (the replies of a pipelined job);
+/// stops at the first incomplete or malformed one.
+pub fn split_frames(bytes: &Bytes) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        match ReplyScanner::new().scan(&bytes[at..]) {
+            Ok(Some((len, _))) => {
+                out.push(bytes.slice(at..at + len));
+                at += len;
+            }
+            _ => break,
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -49,6 +49,8 @@ enum Slot {
     Pinned(WriteEffect),
     /// The reply to a miss that coalesced onto an identical one in flight.
     Flight(u64),
+    /// The reply of a catalogue command running as a task.
+    Task(u64),
     /// From here on, everything the dedicated connection sends.
     Stream,
     /// Close after everything before this is written.
@@ -108,6 +110,9 @@ pub struct Connection {
     flight_rx: mpsc::UnboundedReceiver<(u64, JobResult)>,
     flight_done: HashMap<u64, JobResult>,
     next_flight: u64,
+    /// Done when this client's last catalogue task is: the next waits for
+    /// it, so a client's catalogue commands run in order.
+    task_chain: Option<oneshot::Receiver<()>>,
     /// Invalidation pushes for client-side caching through respite.
     push_rx: mpsc::UnboundedReceiver<Bytes>,
     pinned: Option<Pinned>,
@@ -165,6 +170,7 @@ impl Connection {
             flight_rx,
             flight_done: HashMap::new(),
             next_flight: 0,
+            task_chain: None,
             push_rx,
             pinned: None,
             pinned_frames: VecDeque::new(),
@@ -429,7 +435,30 @@ impl Connection {
             } => self.forward(req, pinned, expect, effect).await,
             Outcome::Read(read) => self.read_cached(req, read).await,
             Outcome::TrackedRead(keys) => self.read_tracked(req, &keys),
+            Outcome::Task(task) => self.spawn_task(task),
         }
+    }
+
+    /// Run a catalogue command after this client's previous one; its reply
+    /// takes its place in the queue.
+    fn spawn_task(&mut self, task: command::materials::Task) {
+        self.next_flight += 1;
+        let id = self.next_flight;
+        self.await_reply(Slot::Task(id));
+        self.session.materials_pending += 1;
+        let before = self.task_chain.take();
+        let (done_tx, done_rx) = oneshot::channel();
+        self.task_chain = Some(done_rx);
+        let tx = self.flight_tx.clone();
+        let fut = (task.0)(self.ctx.clone());
+        tokio::spawn(async move {
+            if let Some(before) = before {
+                let _ = before.await;
+            }
+            let reply = fut.await;
+            let _ = tx.send((id, Ok(reply)));
+            let _ = done_tx.send(());
+        });
     }
 
     /// RESET with a dedicated connection open: it travels that connection,
@@ -741,7 +770,7 @@ impl Connection {
             Slot::Ready(b) => Some(Ok(b.clone())),
             Slot::Mux(..) => self.mux_done.pop_front(),
             Slot::Pinned(_) => self.pinned_frames.pop_front().map(Ok),
-            Slot::Flight(id) => self.flight_done.remove(id),
+            Slot::Flight(id) | Slot::Task(id) => self.flight_done.remove(id),
             Slot::Stream | Slot::Close => None,
         }
     }
@@ -754,6 +783,10 @@ impl Connection {
             Slot::Mux(n, effect) => (n as usize, effect),
             Slot::Pinned(effect) => (1, effect),
             Slot::Flight(_) => (1, WriteEffect::None),
+            Slot::Task(_) => {
+                self.session.materials_pending -= 1.min(self.session.materials_pending);
+                (1, WriteEffect::None)
+            }
             _ => (0, WriteEffect::None),
         };
         if effect.is_write() {

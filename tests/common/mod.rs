@@ -169,7 +169,101 @@ pub fn config_for(redis: &RedisServer) -> Config {
     c.server.admin = "off".into();
     c.server.listen = "127.0.0.1:0".into();
     c.server.shutdown_grace_ms = 2000;
+    // Tests of the catalogue turn it on with their own stores
+    // (`materials_config`); elsewhere it would open ./data.
+    c.materials.enabled = false;
     c
+}
+
+/// A config with the catalogue on: its SQLite file and qdrant-edge
+/// directory under `dir`, no demo seed.
+pub fn materials_config(redis_url: &str, dir: &std::path::Path) -> Config {
+    let mut c = Config::default();
+    c.upstream.url = redis_url.to_string();
+    c.server.admin = "off".into();
+    c.server.listen = "127.0.0.1:0".into();
+    c.server.shutdown_grace_ms = 2000;
+    c.materials.relational.url = format!("sqlite://{}", dir.join("materials.db").display());
+    c.materials.vector.path = dir.join("vectors").display().to_string();
+    c.materials.seed_on_empty = 0;
+    c
+}
+
+/// A Postgres database of this test's own on the machine's server, dropped
+/// when this is dropped.
+pub struct PgDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+fn psql(sql: &str) -> Result<(), String> {
+    let host = std::env::var("RESPITE_TEST_PG_HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            &host,
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            sql,
+        ])
+        .output()
+        .map_err(|e| format!("psql: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+impl PgDatabase {
+    /// Create a database with a unique name.
+    pub fn create() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!("respite_test_{}_{nanos}", std::process::id());
+        psql(&format!("CREATE DATABASE {name}")).expect("create the test database");
+        let host = std::env::var("RESPITE_TEST_PG_HOST").unwrap_or_else(|_| "127.0.0.1".into());
+        let url = format!("postgres://postgres@{host}:5432/{name}");
+        PgDatabase { name, url }
+    }
+
+    /// Refuse new connections and end the open ones: the store is down.
+    pub fn take_down(&self) {
+        psql(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS false",
+            self.name
+        ))
+        .expect("alter");
+        psql(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+            self.name
+        ))
+        .expect("terminate");
+    }
+
+    /// Accept connections again.
+    pub fn bring_up(&self) {
+        psql(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+            self.name
+        ))
+        .expect("alter");
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
 }
 
 /// respite running in-process; shut down when dropped or by [`stop`](Self::stop).
@@ -495,7 +589,9 @@ impl RespiteProcess {
             cmd.arg("--config").arg(path);
         }
         let stderr = std::fs::File::create(dir.path().join("stderr")).expect("stderr file");
+        // Relative paths (the catalogue's ./data) land in the tempdir.
         let child = cmd
+            .current_dir(dir.path())
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()

@@ -1,0 +1,543 @@
+//! The embedded vector store: a qdrant-edge shard in a local directory.
+//!
+//! qdrant-edge is synchronous, so every call runs on tokio's blocking
+//! pool, never on an async worker. The shard sits behind a gate
+//! (`RwLock<Option<EdgeShard>>`): ordinary calls share it, while the few
+//! that must be alone with the shard take it exclusively: creating it
+//! ([`EdgeStore::ensure`]), recreating it ([`EdgeStore::clear`]), flushing
+//! it ([`EdgeStore::flush`]) and dropping it. qdrant-edge's own `flush`
+//! (also run when the shard drops) expects its internal locks to be free
+//! and panics otherwise, hence the gate.
+//!
+//! Durability: qdrant-edge 0.7 writes a WAL but never replays it; what
+//! survives a restart is what was flushed to the segments. Writes are
+//! flushed once the write is done ([`EdgeStore::upsert`],
+//! [`EdgeStore::delete`]), and the shard flushes on drop.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+
+use qdrant_edge::external::ordered_float::OrderedFloat;
+use qdrant_edge::{
+    Condition, CountRequest, CreateIndex, Distance, EdgeConfig, EdgeShard, EdgeSparseVectorParams,
+    EdgeVectorParams, FieldCondition, FieldIndexOperations, Filter, Fusion, JsonPath, Match,
+    Modifier, NamedQuery, PayloadFieldSchema, PayloadSchemaType, PointId, PointInsertOperations,
+    PointOperations, PointStruct, Prefetch, QueryEnum, QueryRequest, Range, ScoredPoint,
+    ScoringQuery, SparseVector, UpdateOperation, ValueVariants, Vector as EdgeVector,
+    VectorInternal, Vectors, WithPayloadInterface, WithVector,
+};
+use serde_json::Value;
+
+use super::{
+    conditions, dim_mismatch, page_fused, plan, stored_payload, Cond, IndexKind, Plan, DENSE,
+    ID_FIELD, PAYLOAD_INDEXES, RRF_K, SPARSE,
+};
+use crate::store::{point_id, Hit, Sparse, StoreError, VectorPoint, VectorQuery, VectorStore};
+
+const NAME: &str = "qdrant-edge";
+const CONFIG_FILE: &str = "edge_config.json";
+
+fn failed(reason: impl std::fmt::Display) -> StoreError {
+    StoreError::failed(NAME, reason)
+}
+
+/// The embedded vector store. Cheap to share behind an `Arc`; calls may
+/// run concurrently.
+pub struct EdgeStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for EdgeStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    path: PathBuf,
+    /// `None` until [`EdgeStore::ensure`] creates the shard.
+    shard: RwLock<Option<EdgeShard>>,
+}
+
+impl Inner {
+    fn read(&self) -> RwLockReadGuard<'_, Option<EdgeShard>> {
+        self.shard.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Option<EdgeShard>> {
+        self.shard.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let shard = self
+            .shard
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        // Dropping flushes; a failed flush panics inside qdrant-edge, which
+        // must not take the process down with it.
+        if let Some(shard) = shard {
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(shard))).is_err() {
+                tracing::error!(path = %self.path.display(), "qdrant-edge: flush on close failed");
+            }
+        }
+    }
+}
+
+impl EdgeStore {
+    /// Open the store in directory `path`: load the shard if one is there,
+    /// else create it on the first [`ensure`](VectorStore::ensure). Does
+    /// blocking I/O (call it at startup, or from a blocking task). Fails
+    /// if `path` is not a directory or the shard cannot be loaded (for
+    /// instance when another process has it open).
+    pub fn open(path: &Path) -> Result<EdgeStore, StoreError> {
+        if path.exists() && !path.is_dir() {
+            return Err(failed(format!("{} is not a directory", path.display())));
+        }
+        let shard = if path.join(CONFIG_FILE).is_file() {
+            let loaded = std::panic::catch_unwind(|| EdgeShard::load(path, None))
+                .map_err(|_| failed(format!("loading {} panicked", path.display())))?;
+            Some(loaded.map_err(|e| failed(format!("loading {}: {e}", path.display())))?)
+        } else {
+            None
+        };
+        Ok(EdgeStore {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                shard: RwLock::new(shard),
+            }),
+        })
+    }
+
+    /// The directory of the store.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Persist everything written so far (also done after each write and
+    /// on drop).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.exclusive(|inner, slot| {
+            if let Some(shard) = slot.as_ref() {
+                flush(&inner.path, shard)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Run `f` with the shard on the blocking pool, sharing it with other
+    /// calls. Fails if the shard does not exist yet.
+    async fn shared<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&EdgeShard) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        blocking(move || {
+            let slot = inner.read();
+            let shard = slot.as_ref().ok_or_else(|| {
+                failed(format!(
+                    "no collection at {} yet (ensure creates it)",
+                    inner.path.display()
+                ))
+            })?;
+            f(shard)
+        })
+        .await
+    }
+
+    /// Like [`shared`](Self::shared), but a missing shard yields `empty`
+    /// (reads of a store nothing was written to).
+    async fn shared_or<T, F>(&self, empty: T, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&EdgeShard) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        blocking(move || match inner.read().as_ref() {
+            Some(shard) => f(shard),
+            None => Ok(empty),
+        })
+        .await
+    }
+
+    /// Run `f` on the blocking pool with the shard slot to itself.
+    async fn exclusive<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner, &mut Option<EdgeShard>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        blocking(move || {
+            let mut slot = inner.write();
+            f(&inner, &mut slot)
+        })
+        .await
+    }
+
+    /// Flush after a write, so that it survives a crash.
+    async fn flushed<F>(&self, write: F) -> Result<(), StoreError>
+    where
+        F: FnOnce(&EdgeShard) -> Result<(), StoreError> + Send + 'static,
+    {
+        self.shared(write).await?;
+        self.flush().await
+    }
+}
+
+/// Run `f` on the blocking pool; a panic becomes an error.
+async fn blocking<T, F>(f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| failed(format!("call failed: {e}")))?
+}
+
+fn flush(path: &Path, shard: &EdgeShard) -> Result<(), StoreError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shard.flush()))
+        .map_err(|_| failed(format!("flushing {} failed", path.display())))
+}
+
+fn config(dim: usize) -> EdgeConfig {
+    EdgeConfig::builder()
+        .vector(
+            DENSE,
+            EdgeVectorParams::builder(dim, Distance::Cosine).build(),
+        )
+        .sparse_vector(
+            SPARSE,
+            EdgeSparseVectorParams::builder()
+                .modifier(Modifier::Idf)
+                .build(),
+        )
+        .build()
+}
+
+/// The dense dimension of an existing shard, checking its layout.
+fn shard_dim(shard: &EdgeShard) -> Result<usize, StoreError> {
+    let config = shard.config();
+    let dense = config.vectors.get(DENSE).ok_or_else(|| {
+        failed(format!(
+            "collection has no dense vector named {DENSE:?} (not created by respite?)"
+        ))
+    })?;
+    if !config.sparse_vectors.contains_key(SPARSE) {
+        return Err(failed(format!(
+            "collection has no sparse vector named {SPARSE:?} (not created by respite?)"
+        )));
+    }
+    Ok(dense.size)
+}
+
+/// Create the payload indexes (a no-op for those that exist).
+fn create_indexes(shard: &EdgeShard) -> Result<(), StoreError> {
+    for (field, kind) in PAYLOAD_INDEXES {
+        let schema = match kind {
+            IndexKind::Keyword => PayloadSchemaType::Keyword,
+            IndexKind::Float => PayloadSchemaType::Float,
+        };
+        shard
+            .update(UpdateOperation::FieldIndexOperation(
+                FieldIndexOperations::CreateIndex(CreateIndex {
+                    field_name: path(field)?,
+                    field_schema: Some(PayloadFieldSchema::FieldType(schema)),
+                }),
+            ))
+            .map_err(|e| failed(format!("creating the index on {field}: {e}")))?;
+    }
+    Ok(())
+}
+
+fn path(key: &str) -> Result<JsonPath, StoreError> {
+    key.parse()
+        .map_err(|()| failed(format!("invalid payload path {key:?}")))
+}
+
+fn sparse(s: Sparse) -> Result<SparseVector, StoreError> {
+    SparseVector::new(s.indices, s.values).map_err(|e| failed(format!("sparse vector: {e}")))
+}
+
+fn point(p: VectorPoint) -> Result<PointStruct, StoreError> {
+    let payload = Value::Object(stored_payload(&p));
+    let vectors = Vectors::new_named([
+        (DENSE, EdgeVector::new_dense(p.dense)),
+        (SPARSE, EdgeVector::from(sparse(p.sparse)?)),
+    ]);
+    Ok(PointStruct::new(point_id(&p.id), vectors, payload))
+}
+
+fn condition(c: Cond) -> Result<Condition, StoreError> {
+    let value = |key: &str, v| -> Result<Condition, StoreError> {
+        Ok(Condition::Field(FieldCondition::new_match(
+            path(key)?,
+            Match::new_value(v),
+        )))
+    };
+    match c {
+        Cond::Keyword { key, value: v } => value(&key, ValueVariants::String(v)),
+        Cond::Integer { key, value: v } => value(&key, ValueVariants::Integer(v)),
+        Cond::Bool { key, value: v } => value(&key, ValueVariants::Bool(v)),
+        Cond::Range { key, gte, lte } => Ok(Condition::Field(FieldCondition::new_range(
+            path(&key)?,
+            Range {
+                gte: gte.map(OrderedFloat),
+                lte: lte.map(OrderedFloat),
+                gt: None,
+                lt: None,
+            },
+        ))),
+        Cond::AnyOf(any) => Ok(Condition::Filter(Filter {
+            should: Some(any.into_iter().map(condition).collect::<Result<_, _>>()?),
+            ..Filter::new()
+        })),
+    }
+}
+
+fn filter(q: &VectorQuery) -> Result<Option<Filter>, StoreError> {
+    let must: Vec<Condition> = conditions(&q.filter)
+        .into_iter()
+        .map(condition)
+        .collect::<Result<_, _>>()?;
+    Ok((!must.is_empty()).then(|| Filter {
+        must: Some(must),
+        ..Filter::new()
+    }))
+}
+
+fn nearest(query: VectorInternal, using: &str) -> ScoringQuery {
+    ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery::new(query, using)))
+}
+
+fn prefetch(query: ScoringQuery, limit: usize) -> Prefetch {
+    Prefetch {
+        prefetches: vec![],
+        query: Some(query),
+        limit,
+        params: None,
+        filter: None,
+        score_threshold: None,
+    }
+}
+
+/// The request for `plan`, and whether its hits are fused (else they are
+/// ranked, and only the offset remains to skip).
+///
+/// qdrant-edge 0.7 fetches `limit + offset` for a query request and
+/// leaves skipping the offset to its caller, so requests here ask for the
+/// first `limit + offset` hits and [`EdgeStore::search`] pages.
+fn request(plan: Plan, q: &VectorQuery) -> Result<(QueryRequest, bool), StoreError> {
+    let ranked = q.limit.saturating_add(q.offset);
+    let (prefetches, query, limit, fused) = match plan {
+        Plan::Dense(d) => (
+            vec![],
+            nearest(VectorInternal::Dense(d), DENSE),
+            ranked,
+            false,
+        ),
+        Plan::Sparse(s) => (
+            vec![],
+            nearest(VectorInternal::Sparse(sparse(s)?), SPARSE),
+            ranked,
+            false,
+        ),
+        Plan::Hybrid {
+            dense,
+            sparse: s,
+            prefetch: n,
+            fused,
+        } => (
+            vec![
+                prefetch(nearest(VectorInternal::Dense(dense), DENSE), n),
+                prefetch(nearest(VectorInternal::Sparse(sparse(s)?), SPARSE), n),
+            ],
+            ScoringQuery::Fusion(Fusion::Rrf {
+                k: RRF_K,
+                weights: None,
+            }),
+            fused,
+            true,
+        ),
+    };
+    let request = QueryRequest {
+        prefetches,
+        query: Some(query),
+        // The root filter reaches every prefetch.
+        filter: filter(q)?,
+        score_threshold: None,
+        limit,
+        offset: 0,
+        params: None,
+        with_vector: WithVector::Bool(false),
+        with_payload: WithPayloadInterface::Fields(vec![path(ID_FIELD)?]),
+    };
+    Ok((request, fused))
+}
+
+fn hits(points: Vec<ScoredPoint>) -> Vec<Hit> {
+    points
+        .into_iter()
+        .filter_map(|p| {
+            let id = p.payload?.0.get(ID_FIELD)?.as_str()?.to_owned();
+            Some(Hit { id, score: p.score })
+        })
+        .collect()
+}
+
+impl VectorStore for EdgeStore {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn ensure(&self, dim: usize) -> Result<(), StoreError> {
+        if dim == 0 {
+            return Err(failed("dense dimension must be at least 1"));
+        }
+        self.exclusive(move |inner, slot| {
+            match slot.as_ref() {
+                Some(shard) => {
+                    let have = shard_dim(shard)?;
+                    if have != dim {
+                        return Err(dim_mismatch(NAME, have, dim));
+                    }
+                }
+                None => {
+                    std::fs::create_dir_all(&inner.path)
+                        .map_err(|e| failed(format!("creating {}: {e}", inner.path.display())))?;
+                    let shard = EdgeShard::new(&inner.path, config(dim))
+                        .map_err(|e| failed(format!("creating {}: {e}", inner.path.display())))?;
+                    *slot = Some(shard);
+                }
+            }
+            let shard = slot.as_ref().expect("shard was just checked or created");
+            create_indexes(shard)?;
+            flush(&inner.path, shard)
+        })
+        .await
+    }
+
+    async fn upsert(&self, points: Vec<VectorPoint>) -> Result<(), StoreError> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        self.flushed(move |shard| {
+            let points = points
+                .into_iter()
+                .map(|p| point(p).map(Into::into))
+                .collect::<Result<Vec<_>, _>>()?;
+            shard
+                .update(UpdateOperation::PointOperation(
+                    PointOperations::UpsertPoints(PointInsertOperations::PointsList(points)),
+                ))
+                .map_err(failed)
+        })
+        .await
+    }
+
+    async fn delete(&self, ids: &[String]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<PointId> = ids.iter().map(|id| point_id(id).into()).collect();
+        let inner = self.inner.clone();
+        let deleted = blocking(move || match inner.read().as_ref() {
+            Some(shard) => shard
+                .update(UpdateOperation::PointOperation(
+                    PointOperations::DeletePoints { ids },
+                ))
+                .map(|()| true)
+                .map_err(failed),
+            None => Ok(false),
+        })
+        .await?;
+        if deleted {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn search(&self, q: &VectorQuery) -> Result<Vec<Hit>, StoreError> {
+        let Some(plan) = plan(q).map_err(failed)? else {
+            return Ok(Vec::new());
+        };
+        let (request, fused) = request(plan, q)?;
+        let (limit, offset) = (q.limit, q.offset);
+        self.shared_or(Vec::new(), move |shard| {
+            let found = hits(shard.query(request).map_err(failed)?);
+            Ok(if fused {
+                page_fused(found, limit, offset)
+            } else {
+                found.into_iter().skip(offset).take(limit).collect()
+            })
+        })
+        .await
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        self.shared_or(0, |shard| {
+            shard
+                .count(CountRequest {
+                    filter: None,
+                    exact: true,
+                })
+                .map(|n| n as u64)
+                .map_err(failed)
+        })
+        .await
+    }
+
+    /// Recreates the shard with the same configuration and indexes, which
+    /// also discards its WAL (qdrant-edge never truncates it otherwise).
+    async fn clear(&self) -> Result<(), StoreError> {
+        self.exclusive(|inner, slot| {
+            let Some(shard) = slot.take() else {
+                return Ok(());
+            };
+            let config = shard.config().clone();
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(shard)))
+                .map_err(|_| failed(format!("flushing {} failed", inner.path.display())))?;
+            qdrant_edge::internal::clear_data(&inner.path)
+                .map_err(|e| failed(format!("clearing {}: {e}", inner.path.display())))?;
+            let shard = EdgeShard::new(&inner.path, config)
+                .map_err(|e| failed(format!("recreating {}: {e}", inner.path.display())))?;
+            create_indexes(&shard)?;
+            flush(&inner.path, &shard)?;
+            *slot = Some(shard);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn optimize(&self) -> Result<(), StoreError> {
+        let optimized = self
+            .shared_or(false, |shard| {
+                shard.optimize().map_err(failed)?;
+                // Segments created by the optimizer start without the
+                // payload indexes; give them theirs.
+                create_indexes(shard)?;
+                Ok(true)
+            })
+            .await?;
+        if optimized {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let inner = self.inner.clone();
+        blocking(move || {
+            // The shard is in-process: reachable if its lock is usable.
+            drop(inner.read());
+            Ok(())
+        })
+        .await
+    }
+}
