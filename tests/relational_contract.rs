@@ -273,38 +273,6 @@ async fn connect_fails_fast_when_postgres_is_unreachable() {
     }
 }
 
-/// Import 100 000 records in batches of 1000, as `respite import` does;
-/// how long it took.
-async fn import_100k<S: RelationalStore>(store: &S) -> Duration {
-    store.migrate().await.expect("migrate");
-    let start = Instant::now();
-    for b in 0..100 {
-        let batch: Vec<Material> = (0..1000)
-            .map(|i| material(&format!("imp-{b:03}-{i:04}"), f64::from(i), at(0, 0)))
-            .collect();
-        store.upsert(&batch).await.expect("upsert");
-    }
-    let took = start.elapsed();
-    assert_eq!(store.count().await.expect("count"), 100_000);
-    took
-}
-
-/// Slow in a debug build; run with
-/// `cargo test --release --test relational_contract -- --ignored`.
-#[tokio::test]
-#[ignore = "timing; run in release"]
-async fn import_of_100k_rows_takes_seconds() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}/materials.db", dir.path().display());
-    let sqlite = Relational::connect(&url, 4).await.expect("connect");
-    let db = PgDatabase::create().await;
-    let postgres = Relational::connect(&db.url(), 4).await.expect("connect");
-    for store in [&sqlite, &postgres] {
-        let took = import_100k(store).await;
-        eprintln!("{}: 100 000 rows in {took:?}", store.name());
-        assert!(took < Duration::from_secs(60), "{}: {took:?}", store.name());
-    }
-}
 
 /// A database of this test's own on the Postgres server; dropped (with any
 /// connections still open to it) when this value is, also while a failing

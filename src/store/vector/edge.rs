@@ -1,21 +1,29 @@
 //! The embedded vector store: a qdrant-edge shard in a local directory.
 //!
 //! qdrant-edge is synchronous, so every call runs on tokio's blocking
-//! pool, never on an async worker. The shard sits behind a gate
-//! (`RwLock<Option<EdgeShard>>`): ordinary calls share it, while the few
-//! that must be alone with the shard take it exclusively: creating it
-//! ([`EdgeStore::ensure`]), recreating it ([`EdgeStore::clear`]), flushing
-//! it ([`EdgeStore::flush`]) and dropping it. qdrant-edge's own `flush`
-//! (also run when the shard drops) expects its internal locks to be free
-//! and panics otherwise, hence the gate.
+//! pool, never on an async worker. Two locks keep its calls apart:
 //!
-//! Durability: qdrant-edge 0.7 writes a WAL but never replays it; what
-//! survives a restart is what was flushed to the segments. Writes are
-//! flushed once the write is done ([`EdgeStore::upsert`],
-//! [`EdgeStore::delete`]), and the shard flushes on drop.
+//! - the slot (`RwLock<Option<EdgeShard>>`) is shared by every call and
+//!   taken exclusively only to create the shard ([`ensure`]), recreate it
+//!   ([`clear`]) or drop it;
+//! - the write lock (`Mutex<()>`) is held by writes, [`optimize`] and
+//!   flushes, so searches and counts run alongside them while writes run
+//!   one at a time.
+//!
+//! qdrant-edge's `flush` (also run when the shard drops) expects no
+//! update or optimization to be under way and panics otherwise; under the
+//! write lock none is.
+//!
+//! Durability: qdrant-edge 0.7 writes a WAL but never replays or truncates
+//! it; what survives a restart is what was flushed to the segments. Every
+//! write is flushed before it returns, and the shard flushes on drop.
+//!
+//! [`ensure`]: VectorStore::ensure
+//! [`clear`]: VectorStore::clear
+//! [`optimize`]: VectorStore::optimize
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use qdrant_edge::external::ordered_float::OrderedFloat;
 use qdrant_edge::{
@@ -59,6 +67,8 @@ struct Inner {
     path: PathBuf,
     /// `None` until [`EdgeStore::ensure`] creates the shard.
     shard: RwLock<Option<EdgeShard>>,
+    /// Held by writes, optimizations and flushes.
+    writes: Mutex<()>,
 }
 
 impl Inner {
@@ -66,7 +76,7 @@ impl Inner {
         self.shard.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Option<EdgeShard>> {
+    fn write(&self) -> RwLockWriteGuard<'_, Option<EdgeShard>> {
         self.shard.write().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -109,6 +119,7 @@ impl EdgeStore {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 shard: RwLock::new(shard),
+                writes: Mutex::new(()),
             }),
         })
     }
@@ -121,47 +132,27 @@ impl EdgeStore {
     /// Persist everything written so far (also done after each write and
     /// on drop).
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.exclusive(|inner, slot| {
-            if let Some(shard) = slot.as_ref() {
-                flush(&inner.path, shard)?;
-            }
-            Ok(())
+        self.with_shard(true, |path, shard| match shard {
+            Some(shard) => flush(path, shard),
+            None => Ok(()),
         })
         .await
     }
 
-    /// Run `f` with the shard on the blocking pool, sharing it with other
-    /// calls. Fails if the shard does not exist yet.
-    async fn shared<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Run `f` on the blocking pool with the shard (`None` before
+    /// [`ensure`](VectorStore::ensure)), shared with other calls; with
+    /// the write lock held if `write`.
+    async fn with_shard<T, F>(&self, write: bool, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&EdgeShard) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Path, Option<&EdgeShard>) -> Result<T, StoreError> + Send + 'static,
     {
         let inner = self.inner.clone();
         blocking(move || {
             let slot = inner.read();
-            let shard = slot.as_ref().ok_or_else(|| {
-                failed(format!(
-                    "no collection at {} yet (ensure creates it)",
-                    inner.path.display()
-                ))
-            })?;
-            f(shard)
-        })
-        .await
-    }
-
-    /// Like [`shared`](Self::shared), but a missing shard yields `empty`
-    /// (reads of a store nothing was written to).
-    async fn shared_or<T, F>(&self, empty: T, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&EdgeShard) -> Result<T, StoreError> + Send + 'static,
-    {
-        let inner = self.inner.clone();
-        blocking(move || match inner.read().as_ref() {
-            Some(shard) => f(shard),
-            None => Ok(empty),
+            let _writing =
+                write.then(|| inner.writes.lock().unwrap_or_else(PoisonError::into_inner));
+            f(&inner.path, slot.as_ref())
         })
         .await
     }
@@ -170,23 +161,14 @@ impl EdgeStore {
     async fn exclusive<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Inner, &mut Option<EdgeShard>) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Path, &mut Option<EdgeShard>) -> Result<T, StoreError> + Send + 'static,
     {
         let inner = self.inner.clone();
         blocking(move || {
             let mut slot = inner.write();
-            f(&inner, &mut slot)
+            f(&inner.path, &mut slot)
         })
         .await
-    }
-
-    /// Flush after a write, so that it survives a crash.
-    async fn flushed<F>(&self, write: F) -> Result<(), StoreError>
-    where
-        F: FnOnce(&EdgeShard) -> Result<(), StoreError> + Send + 'static,
-    {
-        self.shared(write).await?;
-        self.flush().await
     }
 }
 
@@ -391,6 +373,13 @@ fn hits(points: Vec<ScoredPoint>) -> Vec<Hit> {
         .collect()
 }
 
+fn missing(path: &Path) -> StoreError {
+    failed(format!(
+        "no collection at {} yet (ensure creates it)",
+        path.display()
+    ))
+}
+
 impl VectorStore for EdgeStore {
     fn name(&self) -> &'static str {
         NAME
@@ -400,25 +389,22 @@ impl VectorStore for EdgeStore {
         if dim == 0 {
             return Err(failed("dense dimension must be at least 1"));
         }
-        self.exclusive(move |inner, slot| {
-            match slot.as_ref() {
-                Some(shard) => {
-                    let have = shard_dim(shard)?;
-                    if have != dim {
-                        return Err(dim_mismatch(NAME, have, dim));
-                    }
+        self.exclusive(move |path, slot| {
+            if let Some(shard) = slot.as_ref() {
+                let have = shard_dim(shard)?;
+                if have != dim {
+                    return Err(dim_mismatch(NAME, have, dim));
                 }
-                None => {
-                    std::fs::create_dir_all(&inner.path)
-                        .map_err(|e| failed(format!("creating {}: {e}", inner.path.display())))?;
-                    let shard = EdgeShard::new(&inner.path, config(dim))
-                        .map_err(|e| failed(format!("creating {}: {e}", inner.path.display())))?;
-                    *slot = Some(shard);
-                }
+            } else {
+                std::fs::create_dir_all(path)
+                    .map_err(|e| failed(format!("creating {}: {e}", path.display())))?;
+                let shard = EdgeShard::new(path, config(dim))
+                    .map_err(|e| failed(format!("creating {}: {e}", path.display())))?;
+                *slot = Some(shard);
             }
-            let shard = slot.as_ref().expect("shard was just checked or created");
+            let shard = slot.as_ref().ok_or_else(|| missing(path))?;
             create_indexes(shard)?;
-            flush(&inner.path, shard)
+            flush(path, shard)
         })
         .await
     }
@@ -427,7 +413,8 @@ impl VectorStore for EdgeStore {
         if points.is_empty() {
             return Ok(());
         }
-        self.flushed(move |shard| {
+        self.with_shard(true, move |path, shard| {
+            let shard = shard.ok_or_else(|| missing(path))?;
             let points = points
                 .into_iter()
                 .map(|p| point(p).map(Into::into))
@@ -436,7 +423,8 @@ impl VectorStore for EdgeStore {
                 .update(UpdateOperation::PointOperation(
                     PointOperations::UpsertPoints(PointInsertOperations::PointsList(points)),
                 ))
-                .map_err(failed)
+                .map_err(failed)?;
+            flush(path, shard)
         })
         .await
     }
@@ -446,21 +434,18 @@ impl VectorStore for EdgeStore {
             return Ok(());
         }
         let ids: Vec<PointId> = ids.iter().map(|id| point_id(id).into()).collect();
-        let inner = self.inner.clone();
-        let deleted = blocking(move || match inner.read().as_ref() {
-            Some(shard) => shard
+        self.with_shard(true, move |path, shard| {
+            let Some(shard) = shard else {
+                return Ok(());
+            };
+            shard
                 .update(UpdateOperation::PointOperation(
                     PointOperations::DeletePoints { ids },
                 ))
-                .map(|()| true)
-                .map_err(failed),
-            None => Ok(false),
+                .map_err(failed)?;
+            flush(path, shard)
         })
-        .await?;
-        if deleted {
-            self.flush().await?;
-        }
-        Ok(())
+        .await
     }
 
     async fn search(&self, q: &VectorQuery) -> Result<Vec<Hit>, StoreError> {
@@ -469,7 +454,10 @@ impl VectorStore for EdgeStore {
         };
         let (request, fused) = request(plan, q)?;
         let (limit, offset) = (q.limit, q.offset);
-        self.shared_or(Vec::new(), move |shard| {
+        self.with_shard(false, move |_, shard| {
+            let Some(shard) = shard else {
+                return Ok(Vec::new());
+            };
             let found = hits(shard.query(request).map_err(failed)?);
             Ok(if fused {
                 page_fused(found, limit, offset)
@@ -481,7 +469,10 @@ impl VectorStore for EdgeStore {
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
-        self.shared_or(0, |shard| {
+        self.with_shard(false, |_, shard| {
+            let Some(shard) = shard else {
+                return Ok(0);
+            };
             shard
                 .count(CountRequest {
                     filter: None,
@@ -496,48 +487,43 @@ impl VectorStore for EdgeStore {
     /// Recreates the shard with the same configuration and indexes, which
     /// also discards its WAL (qdrant-edge never truncates it otherwise).
     async fn clear(&self) -> Result<(), StoreError> {
-        self.exclusive(|inner, slot| {
+        self.exclusive(|path, slot| {
             let Some(shard) = slot.take() else {
                 return Ok(());
             };
             let config = shard.config().clone();
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(shard)))
-                .map_err(|_| failed(format!("flushing {} failed", inner.path.display())))?;
-            qdrant_edge::internal::clear_data(&inner.path)
-                .map_err(|e| failed(format!("clearing {}: {e}", inner.path.display())))?;
-            let shard = EdgeShard::new(&inner.path, config)
-                .map_err(|e| failed(format!("recreating {}: {e}", inner.path.display())))?;
-            create_indexes(&shard)?;
-            flush(&inner.path, &shard)?;
-            *slot = Some(shard);
-            Ok(())
+                .map_err(|_| failed(format!("flushing {} failed", path.display())))?;
+            qdrant_edge::internal::clear_data(path)
+                .map_err(|e| failed(format!("clearing {}: {e}", path.display())))?;
+            let shard = EdgeShard::new(path, config)
+                .map_err(|e| failed(format!("recreating {}: {e}", path.display())))?;
+            let shard = &*slot.insert(shard);
+            create_indexes(shard)?;
+            flush(path, shard)
         })
         .await
     }
 
+    /// Runs qdrant-edge's optimizers (merging segments, building the HNSW
+    /// index of large ones) until they have nothing left to do. Writes
+    /// wait meanwhile; searches do not.
     async fn optimize(&self) -> Result<(), StoreError> {
-        let optimized = self
-            .shared_or(false, |shard| {
-                shard.optimize().map_err(failed)?;
-                // Segments created by the optimizer start without the
-                // payload indexes; give them theirs.
-                create_indexes(shard)?;
-                Ok(true)
-            })
-            .await?;
-        if optimized {
-            self.flush().await?;
-        }
-        Ok(())
+        self.with_shard(true, |path, shard| {
+            let Some(shard) = shard else {
+                return Ok(());
+            };
+            shard.optimize().map_err(failed)?;
+            // A segment created by the optimizer for new writes starts
+            // without the payload indexes; give it them.
+            create_indexes(shard)?;
+            flush(path, shard)
+        })
+        .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        let inner = self.inner.clone();
-        blocking(move || {
-            // The shard is in-process: reachable if its lock is usable.
-            drop(inner.read());
-            Ok(())
-        })
-        .await
+        // The shard is in-process: reachable if its slot can be read.
+        self.with_shard(false, |_, _| Ok(())).await
     }
 }
