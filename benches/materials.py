@@ -162,7 +162,10 @@ def db_has_ids(args, name: str, ids: list[str]) -> bool:
 # The deployment
 # --------------------------------------------------------------------------
 
-def write_config(path: Path, redis_port: int, db: str, vectors: Path) -> None:
+def write_config(path: Path, redis_port: int, db: str, vectors: Path,
+                 store_timeout_ms: int | None = None) -> None:
+    """respite's config; `store_timeout_ms` overrides [materials] timeout_ms."""
+    timeout = "" if store_timeout_ms is None else f"timeout_ms = {store_timeout_ms}\n"
     text = f"""# written by benches/materials.py
 [server]
 admin = "off"
@@ -172,7 +175,7 @@ url = "redis://{HOST}:{redis_port}"
 
 [materials]
 seed_on_empty = 0
-
+{timeout}
 [materials.relational]
 url = "postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{db}"
 
@@ -809,11 +812,13 @@ def benchmark(args) -> None:
         servers["redis"] = load.start_redis(args, tmp)
         config = tmp / "respite.toml"
         write_config(config, servers["redis"].port, db, vectors)
+        seed_config = tmp / "seed.toml"
+        write_config(seed_config, servers["redis"].port, db, vectors, args.seed_store_timeout_ms)
         why = needs_seeding(args, db, data_dir)
         if why:
             log(f"seeding needed: {why}")
             (data_dir / MARKER).unlink(missing_ok=True)
-            seeding = seed(args, binary, config, db, tmp)
+            seeding = seed(args, binary, seed_config, db, tmp)
             (data_dir / MARKER).write_text(json.dumps({"db": db, "count": args.count}) + "\n",
                                            encoding="utf-8")
         else:
@@ -905,6 +910,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds for the catalogue to open (default 300)")
     parser.add_argument("--seed-timeout", type=float, default=7200.0,
                         help="seconds respite seed may take (default 7200)")
+    parser.add_argument("--seed-store-timeout-ms", type=positive_int, default=300_000,
+                        help="[materials] timeout_ms for respite seed only (default 300000; "
+                             "qdrant-edge upserts can exceed the 5000 ms default while it "
+                             "reorganises segments, failing whole batches); serving keeps "
+                             "the default")
     parser.add_argument("--run-timeout", type=float, default=900.0,
                         help="seconds one redis-benchmark run may take (default 900)")
     parser.add_argument("--request-timeout", type=float, default=30.0,

@@ -113,10 +113,7 @@ impl From<crate::materials::MaterialsError> for ReplyError {
         use crate::materials::MaterialsError;
         match e {
             MaterialsError::Backend(m) => ReplyError::Backend(m),
-            MaterialsError::Upstream(m) => ReplyError::Upstream(UpstreamError::Lost {
-                addr: "upstream".into(),
-                reason: m.into(),
-            }),
+            MaterialsError::Upstream(e) => ReplyError::Upstream(e),
         }
     }
 }

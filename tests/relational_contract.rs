@@ -6,7 +6,7 @@
 //! server URL (no database path) in `RESPITE_TEST_PG_URL`.
 
 use std::str::FromStr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, TimeZone, Utc};
 use respite::materials::model::Material;

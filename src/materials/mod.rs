@@ -39,7 +39,7 @@ pub enum MaterialsError {
     Backend(String),
     /// The upstream Redis failed where it is needed (`-UPSTREAM`).
     #[error("{0}")]
-    Upstream(String),
+    Upstream(#[from] crate::error::UpstreamError),
 }
 
 /// The catalogue as the server holds it.

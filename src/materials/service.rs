@@ -597,14 +597,14 @@ impl Catalogue {
                 .l2
                 .scan(t.upstream, &cursor, &glob)
                 .await
-                .map_err(|e| MaterialsError::Upstream(e.to_string()))?;
+                ?;
             if !keys.is_empty() {
                 t.cache.apply_write(&WriteEffect::Keys(keys.clone()));
                 dropped += self
                     .l2
                     .unlink(t.upstream, &keys)
                     .await
-                    .map_err(|e| MaterialsError::Upstream(e.to_string()))?;
+                    ?;
             }
             if &next[..] == b"0" {
                 break;
