@@ -26,8 +26,8 @@ ensure_redis() {
 
 ensure_postgres() {
     if ! command -v pg_isready >/dev/null; then
-        log "pg_isready not found: skipping the Postgres check (no test needs it yet)"
-        return
+        echo "pg_isready not found: the catalogue tests need Postgres on 127.0.0.1:5432" >&2
+        exit 1
     fi
     if pg_isready -q -h 127.0.0.1 -p 5432; then
         return
@@ -40,11 +40,17 @@ ensure_postgres() {
         pg_isready -q -h 127.0.0.1 -p 5432 && return
         sleep 0.2
     done
-    log "Postgres is not reachable on 127.0.0.1:5432 (no test needs it yet)"
+    echo "Postgres is not reachable on 127.0.0.1:5432: the catalogue tests need it" >&2
+    exit 1
 }
 
 ensure_redis
 ensure_postgres
 log "redis-server: $(redis-server --version | cut -d' ' -f3)"
+if [ -n "${RESPITE_TEST_QDRANT_URL:-}" ]; then
+    log "Qdrant server contract tests: against $RESPITE_TEST_QDRANT_URL"
+else
+    log "Qdrant server contract tests: SKIPPED (set RESPITE_TEST_QDRANT_URL to a Qdrant gRPC address to run them)"
+fi
 log "running the test suite"
 cargo test --all-features "$@"

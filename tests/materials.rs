@@ -682,7 +682,10 @@ async fn without_upstream_the_catalogue_still_serves_from_the_stores() {
     assert!(call(&mut raw, &["MSEARCH", "цемент"]).await.contains("m-1"));
     assert!(call(&mut raw, &["GET", "k"]).await.starts_with("-UPSTREAM"));
     let reply = call(&mut raw, &["MINVALIDATE", "*"]).await;
-    assert!(reply.starts_with("-UPSTREAM upstream 127.0.0.1:"), "{reply}");
+    assert!(
+        reply.starts_with("-UPSTREAM upstream 127.0.0.1:"),
+        "{reply}"
+    );
     proxy.stop().await;
 }
 

@@ -273,7 +273,6 @@ async fn connect_fails_fast_when_postgres_is_unreachable() {
     }
 }
 
-
 /// A database of this test's own on the Postgres server; dropped (with any
 /// connections still open to it) when this value is, also while a failing
 /// test unwinds.

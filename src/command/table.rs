@@ -1996,7 +1996,10 @@ mod tests {
             ("hotkeys", -1),
         ] {
             let spec = lookup_name(name.to_uppercase().as_bytes()).expect(name);
-            assert_eq!((spec.name, spec.arity, spec.group), (name, arity, Group::Respite));
+            assert_eq!(
+                (spec.name, spec.arity, spec.group),
+                (name, arity, Group::Respite)
+            );
         }
         assert!(!lookup_name(b"MGET.MATERIA").is_some_and(|s| s.name == "mget.material"));
     }
@@ -2005,7 +2008,10 @@ mod tests {
     fn table_is_sorted_unique_and_complete() {
         let top = all();
         let own = top.iter().filter(|c| c.group == Group::Respite).count();
-        assert_eq!(own, 7, "respite's own: HOTKEYS and the six catalogue commands");
+        assert_eq!(
+            own, 7,
+            "respite's own: HOTKEYS and the six catalogue commands"
+        );
         assert_eq!(top.len() - own, 240, "Redis 7.0 has 240 top-level commands");
         let mut subs = 0;
         for pair in top.windows(2) {

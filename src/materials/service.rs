@@ -593,18 +593,10 @@ impl Catalogue {
         let mut cursor = Bytes::from_static(b"0");
         let mut dropped = 0;
         loop {
-            let (next, keys) = self
-                .l2
-                .scan(t.upstream, &cursor, &glob)
-                .await
-                ?;
+            let (next, keys) = self.l2.scan(t.upstream, &cursor, &glob).await?;
             if !keys.is_empty() {
                 t.cache.apply_write(&WriteEffect::Keys(keys.clone()));
-                dropped += self
-                    .l2
-                    .unlink(t.upstream, &keys)
-                    .await
-                    ?;
+                dropped += self.l2.unlink(t.upstream, &keys).await?;
             }
             if &next[..] == b"0" {
                 break;
