@@ -80,6 +80,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+sys.dont_write_bytecode = True   # no benches/__pycache__ in the work tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import load  # noqa: E402  (benches/load.py: the shared harness helpers)
 from load import HOST, HarnessError, Server  # noqa: E402

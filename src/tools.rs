@@ -69,8 +69,14 @@ impl fmt::Display for Report {
     }
 }
 
+/// Deadline of one store call in a bulk load: a batch of a thousand
+/// records (and the index build after it) may take far longer than the
+/// serving deadline `materials.timeout_ms` allows.
+const BULK_TIMEOUT_MS: u64 = 600_000;
+
 /// Run a catalogue tool with `config`.
-pub async fn run(cmd: Command, config: Config) -> Result<Report, ToolError> {
+pub async fn run(cmd: Command, mut config: Config) -> Result<Report, ToolError> {
+    config.materials.timeout_ms = config.materials.timeout_ms.max(BULK_TIMEOUT_MS);
     let cfg = &config.materials;
     let cat = materials::open(cfg, Default::default()).await?;
     let mut inv = Invalidator::connect(&config.upstream.url, &cfg.prefix).await;

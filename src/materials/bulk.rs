@@ -218,7 +218,7 @@ pub async fn seed_if_empty(cat: &Catalogue) -> Result<(), MaterialsError> {
     let s = load(
         cat,
         records,
-        500,
+        100,
         &ProgressBar::hidden(),
         &mut Invalidator::none(&cfg.prefix),
     )

@@ -89,44 +89,48 @@ struct Product {
 
 struct Category {
     name: &'static str,
+    /// The supplier specialising in this category.
+    supplier: &'static str,
     /// What the category's goods are for, one sentence per language.
     usage: Pair,
     brands: &'static [Pair],
     products: &'static [Product],
 }
 
-const SUPPLIERS: &[&str] = &[
+/// Suppliers of every category; each category also has its specialist.
+const GENERAL_SUPPLIERS: &[&str] = &[
     "ООО «СтройБаза»",
     "ТД «Монолит»",
-    "МеталлСнаб",
-    "Кровля-Сервис",
-    "ЛесТорг",
-    "ЭлектроОпт",
-    "СантехКомплект",
-    "Крепёж-Маркет",
-    "ГипсСтрой",
-    "ТеплоДом",
-    "Керамика Плюс",
-    "Краски Урала",
+    "СтройОптТорг",
+    "Мегастрой",
     "BuildPro Supply",
-    "Nordic Timber Trade",
-    "EuroFix Fasteners",
-    "Baltic Roofing",
     "Prime Materials",
     "UniBuild Trading",
-    "Volga Steel",
-    "GreenHouse Insulation",
+    "Volga Building Supply",
 ];
+/// Share of records sold by their category's specialist supplier.
+const SPECIALIST_SHARE: f64 = 0.5;
+
+/// Product lines a brand sells under, added to some names.
+const LINES: &[Pair] = &[
+    ("Стандарт", "Standard"),
+    ("Профи", "Pro"),
+    ("Эконом", "Economy"),
+    ("Премиум", "Premium"),
+    ("Плюс", "Plus"),
+];
+/// Share of records naming a product line.
+const LINE_SHARE: f64 = 0.35;
 
 const DESCRIPTIONS_RU: &[&str] = &[
     "{name}. {usage} Поставщик: {supplier}.",
-    "{name} производства {brand}. {usage} Продаётся за {unit}.",
+    "{name}. Производитель: {brand}. {usage} Единица продажи: {unit}.",
     "{usage} {name} — в наличии на складе {supplier}.",
 ];
 
 const DESCRIPTIONS_EN: &[&str] = &[
     "{name}. {usage} Supplied by {supplier}.",
-    "{name} made by {brand}. {usage} Sold per {unit}.",
+    "{name}. Manufacturer: {brand}. {usage} Sold per {unit}.",
     "{usage} {name}, stocked by {supplier}.",
 ];
 
@@ -139,6 +143,7 @@ const BAGS: &[Size] = &[
 const CATEGORIES: &[Category] = &[
     Category {
         name: "Цемент и смеси",
+        supplier: "Сухие смеси Опт",
         usage: (
             "Для строительных и отделочных работ.",
             "For construction and finishing work.",
@@ -250,6 +255,7 @@ const CATEGORIES: &[Category] = &[
     },
     Category {
         name: "Кирпич и блоки",
+        supplier: "ТД «Кирпичный двор»",
         usage: (
             "Для кладки стен и перегородок.",
             "For walls and partitions.",
@@ -348,6 +354,7 @@ const CATEGORIES: &[Category] = &[
     },
     Category {
         name: "Гипсокартон",
+        supplier: "ГипсСтрой",
         usage: (
             "Для перегородок, облицовки стен и потолков.",
             "For partitions, wall linings and ceilings.",
@@ -441,6 +448,7 @@ const CATEGORIES: &[Category] = &[
     },
     Category {
         name: "Утеплитель",
+        supplier: "GreenHouse Insulation",
         usage: (
             "Для теплоизоляции и звукоизоляции.",
             "For thermal and sound insulation.",
@@ -534,6 +542,7 @@ const CATEGORIES: &[Category] = &[
     },
     Category {
         name: "Кровля",
+        supplier: "Baltic Roofing",
         usage: (
             "Для устройства и ремонта кровли.",
             "For building and repairing roofs.",
@@ -637,6 +646,7 @@ const CATEGORIES: &[Category] = &[
     },
     Category {
         name: "Пиломатериалы",
+        supplier: "Nordic Timber Trade",
         usage: (
             "Для каркасов, перекрытий и отделки.",
             "For framing, floors and finishing.",
@@ -744,6 +754,7 @@ const CATEGORIES: &[Category] = &[
     },
     Category {
         name: "Металлопрокат",
+        supplier: "МеталлСнаб",
         usage: (
             "Для армирования и металлоконструкций.",
             "For reinforcement and steelwork.",
@@ -870,6 +881,7 @@ const CATEGORIES: &[Category] = &[
     },
     Category {
         name: "Плитка",
+        supplier: "Керамика Плюс",
         usage: (
             "Для облицовки полов и стен.",
             "For floor and wall finishes.",
@@ -976,6 +988,7 @@ const CATEGORIES: &[Category] = &[
     },
     Category {
         name: "Краски",
+        supplier: "Краски Урала",
         usage: (
             "Для окраски и защиты поверхностей.",
             "For painting and protecting surfaces.",
@@ -1083,6 +1096,7 @@ const CATEGORIES: &[Category] = &[
     },
     Category {
         name: "Сантехника",
+        supplier: "СантехКомплект",
         usage: (
             "Для водоснабжения, отопления и санузлов.",
             "For plumbing, heating and bathrooms.",
@@ -1189,6 +1203,7 @@ const CATEGORIES: &[Category] = &[
     },
     Category {
         name: "Электрика",
+        supplier: "ЭлектроОпт",
         usage: (
             "Для электромонтажных работ.",
             "For electrical installation.",
@@ -1285,6 +1300,7 @@ const CATEGORIES: &[Category] = &[
     },
     Category {
         name: "Крепёж",
+        supplier: "EuroFix Fasteners",
         usage: ("Для монтажа и крепления.", "For fixing and mounting."),
         brands: &[
             ("Fischer", "Fischer"),
@@ -1410,6 +1426,7 @@ struct Draw {
     /// The size and its position in the product's size list.
     size: Option<(usize, &'static Size)>,
     brand: &'static Pair,
+    line: Option<&'static Pair>,
     supplier: &'static str,
 }
 
@@ -1447,7 +1464,18 @@ fn draw(rng: &mut SplitMix) -> Draw {
     let size_index = rng.below(product.sizes.len().max(1));
     let size = product.sizes.get(size_index).map(|s| (size_index, s));
     let brand = rng.pick(category.brands).unwrap_or(&("", ""));
-    let supplier = rng.pick(SUPPLIERS).copied().unwrap_or_default();
+    let line = if rng.chance(LINE_SHARE) {
+        rng.pick(LINES)
+    } else {
+        None
+    };
+    let supplier = if rng.chance(SPECIALIST_SHARE) {
+        category.supplier
+    } else {
+        rng.pick(GENERAL_SUPPLIERS)
+            .copied()
+            .unwrap_or(category.supplier)
+    };
     Draw {
         russian,
         category,
@@ -1455,6 +1483,7 @@ fn draw(rng: &mut SplitMix) -> Draw {
         spec,
         size,
         brand,
+        line,
         supplier,
     }
 }
@@ -1468,12 +1497,14 @@ fn lang(draw: &Draw, pair: Pair) -> &'static str {
     }
 }
 
-/// "{product} {spec} {brand} {size}", e.g. "Цемент М500 Евроцемент 50 кг".
+/// "{product} {spec} {brand} [{line}] {size}", e.g. "Цемент М500
+/// Евроцемент Профи 50 кг".
 fn name(draw: &Draw) -> String {
     let parts = [
         Some(lang(draw, draw.product.name)),
         draw.spec.map(|s| lang(draw, (s.0, s.1))),
         Some(lang(draw, *draw.brand)),
+        draw.line.map(|l| lang(draw, *l)),
         draw.size.map(|(_, s)| lang(draw, (s.0, s.1))),
     ];
     parts
@@ -1522,11 +1553,14 @@ fn sku(draw: &Draw, index: usize) -> String {
     format!("{sku}-{:06}", index + 1)
 }
 
-/// brand, the spec and size under their keys (English values, so filters
+/// brand, product line, the spec and size under their keys (English values, so filters
 /// work across languages), and sometimes a stock flag.
 fn attributes(rng: &mut SplitMix, draw: &Draw) -> Map<String, Value> {
     let mut attrs = Map::new();
     attrs.insert("brand".into(), Value::from(draw.brand.1));
+    if let Some(line) = draw.line {
+        attrs.insert("line".into(), Value::from(line.1));
+    }
     if let Some(spec) = draw.spec {
         attrs.insert(draw.product.spec_key.into(), Value::from(spec.1));
     }
@@ -1565,7 +1599,9 @@ mod tests {
         let names: HashSet<&str> = all.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(ids.len(), all.len());
         assert_eq!(skus.len(), all.len());
-        assert!(names.len() > 3_000, "only {} names", names.len());
+        assert!(names.len() > 8_000, "only {} names", names.len());
+        let suppliers: HashSet<&str> = all.iter().map(|m| m.supplier.as_str()).collect();
+        assert_eq!(suppliers.len(), GENERAL_SUPPLIERS.len() + CATEGORIES.len());
         let russian = all
             .iter()
             .filter(|m| {

@@ -95,7 +95,7 @@ pub struct Catalogue {
     pub keys: Keys,
     timeout: Duration,
     l2: L2,
-    /// Tier counters.
+    /// Tier counters (L1 per request: a hit is a reply served whole).
     pub counters: Arc<Counters>,
     searches: Flights<Result<Arc<Hits>, MaterialsError>>,
     fetches: Flights<Result<Arc<Vec<Option<Material>>>, MaterialsError>>,
@@ -195,10 +195,15 @@ impl Catalogue {
         let mut out = BytesMut::new();
         encode::array_header(&mut out, ids.len());
         for id in ids {
-            let hit = t.cache.l1.get(&self.keys.material(id), &variant);
-            self.count_l1(hit.is_some());
-            out.extend_from_slice(&hit?);
+            match t.cache.l1.get(&self.keys.material(id), &variant) {
+                Some(hit) => out.extend_from_slice(&hit),
+                None => {
+                    self.count_l1(false);
+                    return None;
+                }
+            }
         }
+        self.count_l1(true);
         Some(out.freeze())
     }
 
