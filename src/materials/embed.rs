@@ -18,8 +18,8 @@ use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::store::Sparse;
 
-/// Dimension of the built-in embedder unless configured otherwise: enough
-/// buckets that hashing collisions stay rare for short catalogue texts.
+/// Dimension of the built-in embedder unless configured otherwise: a
+/// balance of memory, speed and hash-collision noise for catalogue texts.
 pub const DEFAULT_DIM: usize = 256;
 
 /// Why an embedding could not be made. Messages read well after a
@@ -125,13 +125,21 @@ impl HashEmbedder {
         self.dim
     }
 
-    /// Embed one text. Text with no words gives the zero vector.
+    /// Embed one text. Text with no content words (only punctuation or
+    /// stop words) is hashed whole, so only blank text gives the zero
+    /// vector, which cosine search cannot rank.
     pub fn embed(&self, text: &str) -> Vec<f32> {
         let mut v = vec![0.0; self.dim];
         let text = normalise(text);
         let mut chars = Vec::with_capacity(32);
+        let mut any = false;
         for word in words(&text).filter(|w| !STOP_WORDS.contains(w)) {
             self.add_word(&mut v, word, &mut chars);
+            any = true;
+        }
+        let trimmed = text.trim();
+        if !any && !trimmed.is_empty() {
+            self.add_feature(&mut v, trimmed.as_bytes(), SEED_WORD, 1.0);
         }
         l2_normalise(&mut v);
         v
@@ -560,7 +568,12 @@ mod tests {
         assert_eq!(v.len(), DEFAULT_DIM);
         let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-5, "{norm}");
-        assert!(a.embed(" ,.; ").iter().all(|&x| x == 0.0));
+        assert!(a.embed(" \t ").iter().all(|&x| x == 0.0));
+        for odd in [" ,.; ", "и", "!!!"] {
+            let v = a.embed(odd);
+            let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-5, "{odd:?}");
+        }
         assert_eq!(HashEmbedder::new(64).unwrap().embed(text).len(), 64);
         assert!(HashEmbedder::new(0).is_err());
         // Case and ё do not matter.
