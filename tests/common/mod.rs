@@ -186,6 +186,9 @@ pub fn materials_config(redis_url: &str, dir: &std::path::Path) -> Config {
     c.materials.relational.url = format!("sqlite://{}", dir.join("materials.db").display());
     c.materials.vector.path = dir.join("vectors").display().to_string();
     c.materials.seed_on_empty = 0;
+    // Tests run qdrant-edge unoptimised (debug) on a loaded 2-core machine,
+    // where one small upsert has been seen to take over 5 s.
+    c.materials.timeout_ms = 30_000;
     c
 }
 
