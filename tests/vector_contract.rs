@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use respite::store::vector::edge::EdgeStore;
+use respite::store::vector::edge::{EdgeStore, FLUSH_DELAY};
 use respite::store::vector::qdrant::QdrantStore;
 use respite::store::vector::Vector;
 use respite::store::{
@@ -396,6 +396,53 @@ async fn edge_persists_across_reopen() {
         .await
         .expect("write after optimize");
     assert_eq!(store.count().await.unwrap(), 6);
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// What a crash now would leave: the count in a copy of the directory
+/// taken while the store is open (`None` if the copy does not load).
+async fn count_after_crash(path: &std::path::Path, copy: &std::path::Path) -> Option<u64> {
+    copy_dir(path, copy);
+    let store = EdgeStore::open(copy).ok()?;
+    store.count().await.ok()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn edge_writes_reach_disk_without_closing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vectors");
+    let store = EdgeStore::open(&path).expect("open");
+    store.ensure(DIM).await.unwrap();
+    store.upsert(catalogue()).await.unwrap();
+    store.flush().await.expect("flush");
+    let copy = dir.path().join("copy-after-flush");
+    assert_eq!(count_after_crash(&path, &copy).await, Some(6));
+
+    // Without an explicit flush, within FLUSH_DELAY (plus the flush).
+    store.delete(&["m6".into()]).await.unwrap();
+    let mut seen = None;
+    for attempt in 0..20 {
+        tokio::time::sleep(FLUSH_DELAY / 2).await;
+        let copy = dir.path().join(format!("copy-{attempt}"));
+        seen = count_after_crash(&path, &copy).await;
+        if seen == Some(5) {
+            break;
+        }
+    }
+    assert_eq!(seen, Some(5), "the deferred flush persisted the delete");
+    assert_eq!(store.count().await.unwrap(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -15,15 +15,23 @@
 //! write lock none is.
 //!
 //! Durability: qdrant-edge 0.7 writes a WAL but never replays or truncates
-//! it; what survives a restart is what was flushed to the segments. Every
-//! write is flushed before it returns, and the shard flushes on drop.
+//! it; what survives a crash is what was flushed to the segments. A flush
+//! costs tens to hundreds of milliseconds whatever was written, so writes
+//! are not flushed one by one: the first write after a flush schedules
+//! one [`FLUSH_DELAY`] later, which covers every write made meanwhile.
+//! Dropping the store flushes and closes the shard (waiting for calls in
+//! progress); [`EdgeStore::flush`] flushes at once.
 //!
 //! [`ensure`]: VectorStore::ensure
 //! [`clear`]: VectorStore::clear
 //! [`optimize`]: VectorStore::optimize
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use tokio::runtime::Handle;
 
 use qdrant_edge::external::ordered_float::OrderedFloat;
 use qdrant_edge::{
@@ -44,6 +52,9 @@ use crate::store::{point_id, Hit, Sparse, StoreError, VectorPoint, VectorQuery, 
 
 const NAME: &str = "qdrant-edge";
 const CONFIG_FILE: &str = "edge_config.json";
+/// How long after a write its flush comes, at the latest (plus the flush
+/// itself): the window of writes a crash can lose.
+pub const FLUSH_DELAY: Duration = Duration::from_secs(1);
 
 fn failed(reason: impl std::fmt::Display) -> StoreError {
     StoreError::failed(NAME, reason)
@@ -65,10 +76,15 @@ impl std::fmt::Debug for EdgeStore {
 
 struct Inner {
     path: PathBuf,
-    /// `None` until [`EdgeStore::ensure`] creates the shard.
+    /// `None` until [`EdgeStore::ensure`] creates the shard, and once the
+    /// store is closed.
     shard: RwLock<Option<EdgeShard>>,
     /// Held by writes, optimizations and flushes.
     writes: Mutex<()>,
+    /// Written since the last flush.
+    dirty: AtomicBool,
+    /// A deferred flush is scheduled.
+    flush_scheduled: AtomicBool,
 }
 
 impl Inner {
@@ -79,15 +95,50 @@ impl Inner {
     fn write(&self) -> RwLockWriteGuard<'_, Option<EdgeShard>> {
         self.shard.write().unwrap_or_else(PoisonError::into_inner)
     }
-}
 
-impl Drop for Inner {
-    fn drop(&mut self) {
-        let shard = self
-            .shard
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+    /// Flush if anything was written since the last flush.
+    fn flush_dirty(&self) -> Result<(), StoreError> {
+        let slot = self.read();
+        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        match slot.as_ref() {
+            Some(shard) if self.dirty.load(Ordering::Acquire) => self.flushed(shard),
+            _ => Ok(()),
+        }
+    }
+
+    /// After a write (under the write lock): note it, and make sure a
+    /// flush follows within [`FLUSH_DELAY`]. Called from the blocking
+    /// task, so a caller that stops waiting does not skip it.
+    fn wrote(self: &Arc<Self>, runtime: &Handle) {
+        self.dirty.store(true, Ordering::Release);
+        if self.flush_scheduled.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // Weak: a scheduled flush must not keep a dropped store open.
+        let inner = Arc::downgrade(self);
+        runtime.spawn(async move {
+            tokio::time::sleep(FLUSH_DELAY).await;
+            let Some(inner) = inner.upgrade() else {
+                return;
+            };
+            // Writes from now on schedule the next flush.
+            inner.flush_scheduled.store(false, Ordering::Release);
+            let path = inner.path.clone();
+            if let Err(e) = blocking(move || inner.flush_dirty()).await {
+                tracing::error!(path = %path.display(), error = %e, "qdrant-edge: flush failed");
+            }
+        });
+    }
+
+    /// Flush `shard` now (the caller holds the write lock or the slot).
+    fn flushed(&self, shard: &EdgeShard) -> Result<(), StoreError> {
+        self.dirty.store(false, Ordering::Release);
+        flush(&self.path, shard).inspect_err(|_| self.dirty.store(true, Ordering::Release))
+    }
+
+    /// Flush and close the shard, once calls in progress are done.
+    fn close(&self) {
+        let shard = self.write().take();
         // Dropping flushes; a failed flush panics inside qdrant-edge, which
         // must not take the process down with it.
         if let Some(shard) = shard {
@@ -95,6 +146,14 @@ impl Drop for Inner {
                 tracing::error!(path = %self.path.display(), "qdrant-edge: flush on close failed");
             }
         }
+    }
+}
+
+/// Closes the shard, flushing it: blocks until calls in progress (on the
+/// blocking pool) are done and the flush is (usually well under a second).
+impl Drop for EdgeStore {
+    fn drop(&mut self) {
+        self.inner.close();
     }
 }
 
@@ -120,6 +179,8 @@ impl EdgeStore {
                 path: path.to_path_buf(),
                 shard: RwLock::new(shard),
                 writes: Mutex::new(()),
+                dirty: AtomicBool::new(false),
+                flush_scheduled: AtomicBool::new(false),
             }),
         })
     }
@@ -129,14 +190,11 @@ impl EdgeStore {
         &self.inner.path
     }
 
-    /// Persist everything written so far (also done after each write and
-    /// on drop).
+    /// Persist everything written so far now, rather than within
+    /// [`FLUSH_DELAY`].
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.with_shard(true, |path, shard| match shard {
-            Some(shard) => flush(path, shard),
-            None => Ok(()),
-        })
-        .await
+        let inner = self.inner.clone();
+        blocking(move || inner.flush_dirty()).await
     }
 
     /// Run `f` on the blocking pool with the shard (`None` before
@@ -145,14 +203,14 @@ impl EdgeStore {
     async fn with_shard<T, F>(&self, write: bool, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Path, Option<&EdgeShard>) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Arc<Inner>, Option<&EdgeShard>) -> Result<T, StoreError> + Send + 'static,
     {
         let inner = self.inner.clone();
         blocking(move || {
             let slot = inner.read();
             let _writing =
                 write.then(|| inner.writes.lock().unwrap_or_else(PoisonError::into_inner));
-            f(&inner.path, slot.as_ref())
+            f(&inner, slot.as_ref())
         })
         .await
     }
@@ -161,12 +219,12 @@ impl EdgeStore {
     async fn exclusive<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Path, &mut Option<EdgeShard>) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Inner, &mut Option<EdgeShard>) -> Result<T, StoreError> + Send + 'static,
     {
         let inner = self.inner.clone();
         blocking(move || {
             let mut slot = inner.write();
-            f(&inner.path, &mut slot)
+            f(&inner, &mut slot)
         })
         .await
     }
@@ -389,7 +447,8 @@ impl VectorStore for EdgeStore {
         if dim == 0 {
             return Err(failed("dense dimension must be at least 1"));
         }
-        self.exclusive(move |path, slot| {
+        self.exclusive(move |inner, slot| {
+            let path = &inner.path;
             if let Some(shard) = slot.as_ref() {
                 let have = shard_dim(shard)?;
                 if have != dim {
@@ -404,7 +463,7 @@ impl VectorStore for EdgeStore {
             }
             let shard = slot.as_ref().ok_or_else(|| missing(path))?;
             create_indexes(shard)?;
-            flush(path, shard)
+            inner.flushed(shard)
         })
         .await
     }
@@ -413,8 +472,9 @@ impl VectorStore for EdgeStore {
         if points.is_empty() {
             return Ok(());
         }
-        self.with_shard(true, move |path, shard| {
-            let shard = shard.ok_or_else(|| missing(path))?;
+        let runtime = Handle::current();
+        self.with_shard(true, move |inner, shard| {
+            let shard = shard.ok_or_else(|| missing(&inner.path))?;
             let points = points
                 .into_iter()
                 .map(|p| point(p).map(Into::into))
@@ -424,7 +484,8 @@ impl VectorStore for EdgeStore {
                     PointOperations::UpsertPoints(PointInsertOperations::PointsList(points)),
                 ))
                 .map_err(failed)?;
-            flush(path, shard)
+            inner.wrote(&runtime);
+            Ok(())
         })
         .await
     }
@@ -434,7 +495,8 @@ impl VectorStore for EdgeStore {
             return Ok(());
         }
         let ids: Vec<PointId> = ids.iter().map(|id| point_id(id).into()).collect();
-        self.with_shard(true, move |path, shard| {
+        let runtime = Handle::current();
+        self.with_shard(true, move |inner, shard| {
             let Some(shard) = shard else {
                 return Ok(());
             };
@@ -443,7 +505,8 @@ impl VectorStore for EdgeStore {
                     PointOperations::DeletePoints { ids },
                 ))
                 .map_err(failed)?;
-            flush(path, shard)
+            inner.wrote(&runtime);
+            Ok(())
         })
         .await
     }
@@ -487,7 +550,8 @@ impl VectorStore for EdgeStore {
     /// Recreates the shard with the same configuration and indexes, which
     /// also discards its WAL (qdrant-edge never truncates it otherwise).
     async fn clear(&self) -> Result<(), StoreError> {
-        self.exclusive(|path, slot| {
+        self.exclusive(|inner, slot| {
+            let path = &inner.path;
             let Some(shard) = slot.take() else {
                 return Ok(());
             };
@@ -500,7 +564,7 @@ impl VectorStore for EdgeStore {
                 .map_err(|e| failed(format!("recreating {}: {e}", path.display())))?;
             let shard = &*slot.insert(shard);
             create_indexes(shard)?;
-            flush(path, shard)
+            inner.flushed(shard)
         })
         .await
     }
@@ -509,7 +573,7 @@ impl VectorStore for EdgeStore {
     /// index of large ones) until they have nothing left to do. Writes
     /// wait meanwhile; searches do not.
     async fn optimize(&self) -> Result<(), StoreError> {
-        self.with_shard(true, |path, shard| {
+        self.with_shard(true, |inner, shard| {
             let Some(shard) = shard else {
                 return Ok(());
             };
@@ -517,7 +581,7 @@ impl VectorStore for EdgeStore {
             // A segment created by the optimizer for new writes starts
             // without the payload indexes; give it them.
             create_indexes(shard)?;
-            flush(path, shard)
+            inner.flushed(shard)
         })
         .await
     }
