@@ -162,13 +162,19 @@ pub fn wait_for_ping(addr: SocketAddr) {
     }
 }
 
-/// A config pointing at `redis`, with the admin port off.
-pub fn config_for(redis: &RedisServer) -> Config {
+/// Defaults pointed at `upstream`, on port 0, admin port off.
+fn base_config(upstream: &str) -> Config {
     let mut c = Config::default();
-    c.upstream.url = redis.url();
+    c.upstream.url = upstream.to_string();
     c.server.admin = "off".into();
     c.server.listen = "127.0.0.1:0".into();
     c.server.shutdown_grace_ms = 2000;
+    c
+}
+
+/// A config pointing at `redis`, with the admin port off.
+pub fn config_for(redis: &RedisServer) -> Config {
+    let mut c = base_config(&redis.url());
     // Tests of the catalogue turn it on with their own stores
     // (`materials_config`); elsewhere it would open ./data.
     c.materials.enabled = false;
@@ -178,11 +184,7 @@ pub fn config_for(redis: &RedisServer) -> Config {
 /// A config with the catalogue on: its SQLite file and qdrant-edge
 /// directory under `dir`, no demo seed.
 pub fn materials_config(redis_url: &str, dir: &std::path::Path) -> Config {
-    let mut c = Config::default();
-    c.upstream.url = redis_url.to_string();
-    c.server.admin = "off".into();
-    c.server.listen = "127.0.0.1:0".into();
-    c.server.shutdown_grace_ms = 2000;
+    let mut c = base_config(redis_url);
     c.materials.relational.url = format!("sqlite://{}", dir.join("materials.db").display());
     c.materials.vector.path = dir.join("vectors").display().to_string();
     c.materials.seed_on_empty = 0;
