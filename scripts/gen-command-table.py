@@ -80,6 +80,9 @@ RESPITE_COMMANDS = [
     ["mdel.material", -2, ["write"], 0, 0, 0, [], [], [], []],
     ["minvalidate", 2, ["write"], 0, 0, 0, [], [], [], []],
     ["mwarm", -1, [], 0, 0, 0, [], [], [], []],
+    ["health", -1, ["loading", "stale", "fast"], 0, 0, 0, [], [], [], []],
+    ["stats", -1, ["loading", "stale"], 0, 0, 0, [], [], [], []],
+    ["respite", -2, ["admin", "loading", "stale"], 0, 0, 0, [], [], [], []],
 ]
 
 # Redis flag / tip name -> the token our const parser in table.rs accepts.

@@ -1246,7 +1246,7 @@ mod rows {
     pub(super) const SUBCOMMAND_COUNT: usize = 126;
 
     #[rustfmt::skip]
-    pub(super) static COMMANDS: [CommandSpec; 247] = [
+    pub(super) static COMMANDS: [CommandSpec; 250] = [
         c("acl", -2, "", Server, &[], &ACL_SUBCOMMANDS),
         c("append", 3, "write denyoom fast", String, &[ks("RW insert", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("asking", 1, "fast", Cluster, &[], NO_SUBCOMMANDS),
@@ -1315,6 +1315,7 @@ mod rows {
         c("hexists", 3, "readonly fast", Hash, &[ks("RO", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("hget", 3, "readonly fast", Hash, &[ks("RO access", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("hgetall", 2, "readonly nondeterministic_output_order", Hash, &[ks("RO access", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
+        c("health", -1, "loading stale fast", Respite, &[], NO_SUBCOMMANDS),
         c("hincrby", 4, "write denyoom fast", Hash, &[ks("RW access update", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("hincrbyfloat", 4, "write denyoom fast", Hash, &[ks("RW access update", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("hkeys", 2, "readonly nondeterministic_output_order", Hash, &[ks("RO access", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
@@ -1392,6 +1393,7 @@ mod rows {
         c("replconf", -1, "admin noscript loading stale allow_busy", Server, &[], NO_SUBCOMMANDS),
         c("replicaof", 3, "admin noscript stale no_async_loading", Server, &[], NO_SUBCOMMANDS),
         c("reset", 1, "noscript loading stale fast no_auth allow_busy", Connection, &[], NO_SUBCOMMANDS),
+        c("respite", -2, "admin loading stale", Respite, &[], NO_SUBCOMMANDS),
         c("restore", -4, "write denyoom", Generic, &[ks("OW update", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("restore-asking", -4, "write denyoom asking", Server, &[ks("OW update", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("role", 1, "noscript loading stale fast", Server, &[], NO_SUBCOMMANDS),
@@ -1430,6 +1432,7 @@ mod rows {
         c("srem", -3, "write fast", Set, &[ks("RW delete", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("sscan", -3, "readonly nondeterministic_output", Set, &[ks("RO access", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("ssubscribe", -2, "pubsub noscript loading stale", PubSub, &[ks("not_key", idx(1), range(-1, 1, 0))], NO_SUBCOMMANDS),
+        c("stats", -1, "loading stale", Respite, &[], NO_SUBCOMMANDS),
         c("strlen", 2, "readonly fast", String, &[ks("RO", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("subscribe", -2, "pubsub noscript loading stale", PubSub, &[], NO_SUBCOMMANDS),
         c("substr", 4, "readonly", String, &[ks("RO access", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
@@ -1994,6 +1997,9 @@ mod tests {
             ("minvalidate", 2),
             ("mwarm", -1),
             ("hotkeys", -1),
+            ("health", -1),
+            ("stats", -1),
+            ("respite", -2),
         ] {
             let spec = lookup_name(name.to_uppercase().as_bytes()).expect(name);
             assert_eq!(
@@ -2009,8 +2015,8 @@ mod tests {
         let top = all();
         let own = top.iter().filter(|c| c.group == Group::Respite).count();
         assert_eq!(
-            own, 7,
-            "respite's own: HOTKEYS and the six catalogue commands"
+            own, 10,
+            "respite's own: HOTKEYS, HEALTH, STATS, RESPITE and the six catalogue commands"
         );
         assert_eq!(top.len() - own, 240, "Redis 7.0 has 240 top-level commands");
         let mut subs = 0;
