@@ -67,6 +67,7 @@ pub async fn run_with_admin(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), StartError> {
     config.validate()?;
+    metrics::init();
     let upstream = Upstream::new(&config)?;
     let cache = Arc::new(CacheLayer::new(&config, upstream.state().tracking.clone()));
     if cache.enabled {
@@ -92,14 +93,19 @@ pub async fn run_with_admin(
             .spawn_lag_probe(mux, std::time::Duration::from_millis(probe));
     }
     let token = CancellationToken::new();
-    if let Some(admin) = admin {
-        tokio::spawn(server::admin::serve(ctx.clone(), admin, token.clone()));
-    }
+    tokio::spawn(metrics::upkeep(token.clone()));
+    let admin = admin.map(|a| tokio::spawn(server::admin::serve(ctx.clone(), a, token.clone())));
     let server = tokio::spawn(server::serve(ctx.clone(), listener, token.clone()));
     shutdown.await;
     token.cancel();
     if let Err(e) = server.await {
         tracing::error!(error = %e, "server task failed");
+    }
+    // The admin port holds the server too: it is stopped when run returns.
+    if let Some(task) = admin {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "admin task failed");
+        }
     }
     Ok(())
 }

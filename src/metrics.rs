@@ -1,142 +1,753 @@
-//! Metric names, in one place, and their export.
+//! Every metric respite exports, named in one place, and their export to
+//! Prometheus (`/metrics` on the admin port).
 //!
-//! The request path counts with plain atomics (see `command::Stats`); the
-//! Prometheus exporter reads them when scraped, so counting costs no
-//! registry lookups per request.
+//! Two kinds of source:
+//! - What INFO also shows is counted on the request path with plain
+//!   atomics (`command::Stats`, the L1 counters, the catalogue's
+//!   counters); [`scrape`] copies them into the recorder, so counting
+//!   costs no registry lookup per request.
+//! - Latencies are Prometheus histograms (buckets: [`LATENCY_BUCKETS`]),
+//!   recorded where they happen. The hot ones (per command family,
+//!   upstream round trip, invalidation lag) use handles registered once,
+//!   so a sample costs no lock, lookup or allocation beyond the exporter's
+//!   lock-free sample buffer, which [`upkeep`] drains every
+//!   [`UPKEEP_INTERVAL`] whether or not anybody scrapes.
+//!
+//! Labels come only from bounded sets (command families, tiers, store
+//! names, store operations), never from keys or clients. Histograms are
+//! per process; everything else is per server ([`crate::command::Ctx`]).
 
-use std::sync::atomic::Ordering;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
+use metrics::Histogram;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio_util::sync::CancellationToken;
 
+use crate::command::table::Group;
 use crate::command::Ctx;
+use crate::store::StoreOp;
 
-/// Connections accepted.
-pub const CONNECTIONS_RECEIVED: &str = "respite_connections_received_total";
-/// Connections refused at maxclients.
-pub const CONNECTIONS_REJECTED: &str = "respite_connections_rejected_total";
-/// Clients connected now.
-pub const CLIENTS_CONNECTED: &str = "respite_clients_connected";
-/// Commands processed.
-pub const COMMANDS_PROCESSED: &str = "respite_commands_processed_total";
-/// Bytes read from clients.
-pub const NET_INPUT_BYTES: &str = "respite_net_input_bytes_total";
-/// Bytes written to clients.
-pub const NET_OUTPUT_BYTES: &str = "respite_net_output_bytes_total";
-/// Connections closed for a protocol error.
-pub const PROTOCOL_ERRORS: &str = "respite_protocol_errors_total";
-/// Multiplexed upstream connections up.
-pub const UPSTREAM_CONNECTED: &str = "respite_upstream_connections";
-/// Dedicated upstream connections open.
-pub const UPSTREAM_PINNED: &str = "respite_upstream_pinned_connections";
-/// Upstream errors.
-pub const UPSTREAM_ERRORS: &str = "respite_upstream_errors_total";
-/// Upstream reconnect attempts.
-pub const UPSTREAM_RECONNECTS: &str = "respite_upstream_reconnects_total";
-
-/// L1 hits.
-pub const L1_HITS: &str = "respite_l1_hits_total";
-/// L1 misses.
-pub const L1_MISSES: &str = "respite_l1_misses_total";
-/// Fills admitted into L1.
-pub const L1_ADMISSIONS: &str = "respite_l1_admissions_total";
-/// Fills refused (not hot enough, too large, denied).
-pub const L1_REJECTIONS: &str = "respite_l1_rejections_total";
-/// Fills dropped because their key was invalidated meanwhile.
-pub const L1_STALE_FILLS: &str = "respite_l1_stale_fills_total";
-/// Entries evicted to stay within the budget.
-pub const L1_EVICTIONS: &str = "respite_l1_evictions_total";
-/// Keys dropped by writes through respite.
-pub const L1_INVALIDATIONS_LOCAL: &str = "respite_l1_invalidations_local_total";
-/// Keys dropped by tracking pushes.
-pub const L1_INVALIDATIONS_PUSHED: &str = "respite_l1_invalidations_pushed_total";
-/// Whole-cache flushes.
-pub const L1_FLUSHES: &str = "respite_l1_flushes_total";
-/// Misses coalesced onto an identical one in flight.
-pub const L1_COALESCED: &str = "respite_l1_coalesced_misses_total";
-/// Replies stored in L1.
-pub const L1_ENTRIES: &str = "respite_l1_entries";
-/// Bytes used by L1 (overhead included).
-pub const L1_BYTES: &str = "respite_l1_bytes";
-/// L1 byte budget.
-pub const L1_BUDGET: &str = "respite_l1_budget_bytes";
-/// Last invalidation lag measured by the probe, in seconds.
-pub const L1_INVALIDATION_LAG: &str = "respite_l1_invalidation_lag_seconds";
-
-/// The process-wide Prometheus recorder (installed once, on first use).
-pub fn handle() -> Option<&'static PrometheusHandle> {
-    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
-        .as_ref()
+/// What kind of Prometheus metric a [`Metric`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Only goes up (rendered with its `_total` name as is).
+    Counter,
+    /// Goes up and down.
+    Gauge,
+    /// Observations in [`LATENCY_BUCKETS`] (`_bucket`, `_sum`, `_count`).
+    Histogram,
 }
 
-/// Copy the current counters into the recorder and render them.
-pub fn render(ctx: &Ctx) -> String {
-    let Some(handle) = handle() else {
+impl Kind {
+    /// The word on the metric's `# TYPE` line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        }
+    }
+}
+
+/// One exported metric: its name, kind and `# HELP` text, declared once so
+/// the export, the HELP lines and the docs cannot disagree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Metric {
+    /// The Prometheus name.
+    pub name: &'static str,
+    /// Counter, gauge or histogram.
+    pub kind: Kind,
+    /// The `# HELP` text.
+    pub help: &'static str,
+}
+
+const fn counter(name: &'static str, help: &'static str) -> Metric {
+    Metric {
+        name,
+        kind: Kind::Counter,
+        help,
+    }
+}
+
+const fn gauge(name: &'static str, help: &'static str) -> Metric {
+    Metric {
+        name,
+        kind: Kind::Gauge,
+        help,
+    }
+}
+
+const fn histogram(name: &'static str, help: &'static str) -> Metric {
+    Metric {
+        name,
+        kind: Kind::Histogram,
+        help,
+    }
+}
+
+// ----- # Server, # Clients, # Memory ----------------------------------------
+
+/// Always 1; its `version` label says which respite build runs.
+pub const BUILD_INFO: Metric = gauge(
+    "respite_build_info",
+    "Always 1; the version label is respite's version.",
+);
+/// Seconds since the server started (INFO `uptime_in_seconds`).
+pub const UPTIME: Metric = gauge("respite_uptime_seconds", "Seconds since respite started.");
+/// Clients connected now (INFO `connected_clients`).
+pub const CLIENTS_CONNECTED: Metric = gauge("respite_clients_connected", "Clients connected now.");
+/// The configured `server.maxclients`, to plot connections against.
+pub const CLIENTS_MAX: Metric = gauge(
+    "respite_clients_max",
+    "Most clients accepted at once (server.maxclients).",
+);
+/// Clients holding a dedicated upstream connection (INFO `pinned_clients`).
+pub const CLIENTS_PINNED: Metric = gauge(
+    "respite_clients_pinned",
+    "Clients holding a dedicated upstream connection.",
+);
+/// Clients in pub/sub mode (INFO `pubsub_clients`).
+pub const CLIENTS_PUBSUB: Metric = gauge("respite_clients_pubsub", "Clients with subscriptions.");
+/// Resident memory of the process (INFO `used_memory_rss`).
+pub const MEMORY_RSS: Metric = gauge(
+    "respite_memory_rss_bytes",
+    "Resident set size of the respite process.",
+);
+
+// ----- # Stats --------------------------------------------------------------
+
+/// Connections accepted (INFO `total_connections_received`).
+pub const CONNECTIONS_RECEIVED: Metric = counter(
+    "respite_connections_received_total",
+    "Client connections accepted.",
+);
+/// Connections refused at maxclients (INFO `rejected_connections`).
+pub const CONNECTIONS_REJECTED: Metric = counter(
+    "respite_connections_rejected_total",
+    "Client connections refused at maxclients.",
+);
+/// Commands processed, local and forwarded (INFO `total_commands_processed`).
+pub const COMMANDS_PROCESSED: Metric = counter(
+    "respite_commands_processed_total",
+    "Commands processed, answered locally or forwarded.",
+);
+/// Bytes read from clients (INFO `total_net_input_bytes`).
+pub const NET_INPUT_BYTES: Metric =
+    counter("respite_net_input_bytes_total", "Bytes read from clients.");
+/// Bytes written to clients (INFO `total_net_output_bytes`).
+pub const NET_OUTPUT_BYTES: Metric = counter(
+    "respite_net_output_bytes_total",
+    "Bytes written to clients.",
+);
+/// Connections closed for a protocol error (INFO `total_protocol_errors`).
+pub const PROTOCOL_ERRORS: Metric = counter(
+    "respite_protocol_errors_total",
+    "Client connections closed for a protocol error.",
+);
+/// Clients dropped for not reading their replies (INFO
+/// `client_output_buffer_limit_disconnections`).
+pub const OUTPUT_LIMIT_DISCONNECTS: Metric = counter(
+    "respite_output_buffer_disconnects_total",
+    "Clients disconnected for exceeding the output buffer limit.",
+);
+
+// ----- Commands (latency; the lead's `# Commandstats` plugs in here) -------
+
+/// Service time of commands per family (`family` = `Group::as_str()`),
+/// from reading the request to its reply being ready. Recorded by
+/// [`record_command`].
+pub const COMMAND_DURATION: Metric = histogram(
+    "respite_command_duration_seconds",
+    "Command service time in seconds, per command family.",
+);
+/// Replies given per command (`command` = the command table's name),
+/// INFO `# Commandstats` `calls`. Reserved: exported once those counters
+/// are wired.
+pub const COMMAND_CALLS: Metric = counter(
+    "respite_command_calls_total",
+    "Commands answered, per command.",
+);
+/// Replies that were errors per command (`failed_calls`). Reserved.
+pub const COMMAND_FAILED: Metric = counter(
+    "respite_command_failed_calls_total",
+    "Commands answered with an error, per command.",
+);
+/// Commands refused before they ran (`rejected_calls`). Reserved.
+pub const COMMAND_REJECTED: Metric = counter(
+    "respite_command_rejected_calls_total",
+    "Commands refused before they ran (arity, auth), per command.",
+);
+
+// ----- # Upstream -----------------------------------------------------------
+
+/// 1 while some multiplexed upstream connection is up (INFO `upstream_status`).
+pub const UPSTREAM_UP: Metric = gauge(
+    "respite_upstream_up",
+    "1 while an upstream connection is up, else 0.",
+);
+/// Multiplexed upstream connections up (INFO `multiplexed_connections`).
+pub const UPSTREAM_CONNECTED: Metric = gauge(
+    "respite_upstream_connections",
+    "Multiplexed upstream connections up.",
+);
+/// Dedicated upstream connections open (INFO `pinned_connections`).
+pub const UPSTREAM_PINNED: Metric = gauge(
+    "respite_upstream_pinned_connections",
+    "Dedicated (pinned) upstream connections open.",
+);
+/// Upstream errors (INFO `upstream_errors`).
+pub const UPSTREAM_ERRORS: Metric = counter(
+    "respite_upstream_errors_total",
+    "Upstream connection errors.",
+);
+/// Upstream reconnect attempts (INFO `upstream_reconnects`).
+pub const UPSTREAM_RECONNECTS: Metric = counter(
+    "respite_upstream_reconnects_total",
+    "Upstream reconnect attempts.",
+);
+/// Commands carried by the pool (INFO `mux_commands`).
+pub const UPSTREAM_MUX_COMMANDS: Metric = counter(
+    "respite_upstream_mux_commands_total",
+    "Commands sent over multiplexed upstream connections.",
+);
+/// Jobs (runs of one client's commands) carried by the pool (INFO `mux_jobs`).
+pub const UPSTREAM_MUX_JOBS: Metric = counter(
+    "respite_upstream_mux_jobs_total",
+    "Jobs (runs of one client's commands) sent over multiplexed connections.",
+);
+/// Writes to pooled connections (INFO `mux_writes`): jobs per write shows
+/// how much the pool coalesces.
+pub const UPSTREAM_MUX_WRITES: Metric = counter(
+    "respite_upstream_mux_writes_total",
+    "Writes to multiplexed upstream connections.",
+);
+/// From a pooled write to the reply of its first command: one sample per
+/// write, so it costs nothing per command.
+pub const UPSTREAM_RTT: Metric = histogram(
+    "respite_upstream_rtt_seconds",
+    "Upstream round trip in seconds: a pooled write to its first reply.",
+);
+
+// ----- # L1 -----------------------------------------------------------------
+
+/// 1 when L1 serves reads (INFO `l1_enabled`).
+pub const L1_ENABLED: Metric = gauge("respite_l1_enabled", "1 when L1 serves reads, else 0.");
+/// The tracking mode: 1 on the series whose `mode` (`on`, `down`, `off`) is
+/// current (INFO `l1_tracking`).
+pub const L1_TRACKING: Metric = gauge(
+    "respite_l1_tracking",
+    "1 for the current L1 tracking mode (on, down, off).",
+);
+/// L1 hits (INFO `l1_hits`).
+pub const L1_HITS: Metric = counter("respite_l1_hits_total", "Reads answered from L1.");
+/// L1 misses (INFO `l1_misses`).
+pub const L1_MISSES: Metric = counter("respite_l1_misses_total", "Reads L1 could not answer.");
+/// Fills admitted into L1 (INFO `l1_admissions`).
+pub const L1_ADMISSIONS: Metric = counter("respite_l1_admissions_total", "Fills admitted into L1.");
+/// Fills refused (INFO `l1_rejections`).
+pub const L1_REJECTIONS: Metric = counter(
+    "respite_l1_rejections_total",
+    "Fills refused: not hot enough, too large or denied.",
+);
+/// Fills dropped because their key was invalidated meanwhile (INFO `l1_stale_fills`).
+pub const L1_STALE_FILLS: Metric = counter(
+    "respite_l1_stale_fills_total",
+    "Fills dropped because an invalidation raced them.",
+);
+/// Entries evicted to stay within the budget (INFO `l1_evictions`).
+pub const L1_EVICTIONS: Metric = counter(
+    "respite_l1_evictions_total",
+    "Keys evicted to stay within the L1 budget.",
+);
+/// Entries that outlived their lifetime (INFO `l1_expired`).
+pub const L1_EXPIRATIONS: Metric = counter(
+    "respite_l1_expirations_total",
+    "L1 entries dropped at the end of their lifetime.",
+);
+/// Keys dropped from L1 by any invalidation (INFO `l1_invalidations`).
+pub const L1_INVALIDATIONS: Metric = counter(
+    "respite_l1_invalidations_total",
+    "Keys dropped from L1 by invalidations.",
+);
+/// Keys dropped by writes through respite (INFO `l1_invalidations_local`).
+pub const L1_INVALIDATIONS_LOCAL: Metric = counter(
+    "respite_l1_invalidations_local_total",
+    "Invalidations by writes through respite.",
+);
+/// Keys dropped by tracking pushes (INFO `l1_invalidations_pushed`).
+pub const L1_INVALIDATIONS_PUSHED: Metric = counter(
+    "respite_l1_invalidations_pushed_total",
+    "Invalidations pushed by the upstream's tracking.",
+);
+/// Invalidation pushes received (INFO `l1_tracking_pushes`).
+pub const L1_TRACKING_PUSHES: Metric = counter(
+    "respite_l1_tracking_pushes_total",
+    "Invalidation pushes received from the upstream.",
+);
+/// Whole-cache flushes (INFO `l1_flushes`).
+pub const L1_FLUSHES: Metric = counter("respite_l1_flushes_total", "Whole-L1 flushes.");
+/// Misses coalesced onto an identical one in flight (INFO `l1_coalesced_misses`).
+pub const L1_COALESCED: Metric = counter(
+    "respite_l1_coalesced_misses_total",
+    "L1 misses that shared an identical upstream read in flight.",
+);
+/// Replies stored in L1 (INFO `l1_entries`).
+pub const L1_ENTRIES: Metric = gauge("respite_l1_entries", "Replies stored in L1.");
+/// Keys with a reply in L1 (INFO `l1_keys`).
+pub const L1_KEYS: Metric = gauge("respite_l1_keys", "Keys with a reply in L1.");
+/// Bytes used by L1, overhead included (INFO `l1_bytes`).
+pub const L1_BYTES: Metric = gauge("respite_l1_bytes", "Bytes used by L1, overhead included.");
+/// L1 byte budget (INFO `l1_budget_bytes`).
+pub const L1_BUDGET: Metric = gauge("respite_l1_budget_bytes", "The L1 byte budget.");
+/// Last invalidation lag measured by the probe (INFO `l1_invalidation_lag_last_us`).
+pub const L1_INVALIDATION_LAG: Metric = gauge(
+    "respite_l1_invalidation_lag_seconds",
+    "Last invalidation lag measured by the probe, in seconds.",
+);
+/// Largest invalidation lag measured (INFO `l1_invalidation_lag_max_us`).
+pub const L1_INVALIDATION_LAG_MAX: Metric = gauge(
+    "respite_l1_invalidation_lag_max_seconds",
+    "Largest invalidation lag measured by the probe, in seconds.",
+);
+/// Lag probes completed (INFO `l1_invalidation_lag_samples`).
+pub const L1_INVALIDATION_LAG_SAMPLES: Metric = counter(
+    "respite_l1_invalidation_lag_samples_total",
+    "Invalidation lag probes measured.",
+);
+/// Every lag the probe measured, from its write upstream to the
+/// invalidation push (needs `l1.lag_probe_interval_ms`).
+pub const INVALIDATION_LAG: Metric = histogram(
+    "respite_invalidation_lag_seconds",
+    "Invalidation lag in seconds: a probe write upstream to its invalidation push.",
+);
+
+// ----- # Materials ----------------------------------------------------------
+
+/// 1 once the catalogue's stores are open (INFO `materials_status`).
+pub const MATERIALS_OPEN: Metric = gauge(
+    "respite_materials_open",
+    "1 once the catalogue's stores are open, else 0.",
+);
+/// Catalogue reads answered by a tier (`tier` = `l1`, `l2`).
+pub const MATERIALS_HITS: Metric = counter(
+    "respite_materials_hits_total",
+    "Catalogue reads answered by a cache tier (l1, l2).",
+);
+/// Catalogue reads a tier could not answer (`tier` = `l1`, `l2`).
+pub const MATERIALS_MISSES: Metric = counter(
+    "respite_materials_misses_total",
+    "Catalogue reads a cache tier could not answer (l1, l2).",
+);
+/// Upstream failures the catalogue worked around (INFO `materials_l2_errors`).
+pub const MATERIALS_L2_ERRORS: Metric = counter(
+    "respite_materials_l2_errors_total",
+    "Upstream (L2) failures the catalogue worked around.",
+);
+/// Fetches from the stores (INFO `materials_store_reads`).
+pub const MATERIALS_STORE_READS: Metric = counter(
+    "respite_materials_store_reads_total",
+    "Catalogue fetches from the stores.",
+);
+/// Store or embedder failures answered as `-BACKEND` (INFO `materials_backend_errors`).
+pub const MATERIALS_BACKEND_ERRORS: Metric = counter(
+    "respite_materials_backend_errors_total",
+    "Store or embedder failures answered as -BACKEND.",
+);
+/// Materials written or deleted (INFO `materials_writes`).
+pub const MATERIALS_WRITES: Metric = counter(
+    "respite_materials_writes_total",
+    "Materials written or deleted.",
+);
+/// Cache keys dropped by catalogue writes and MINVALIDATE (INFO `materials_invalidations`).
+pub const MATERIALS_INVALIDATIONS: Metric = counter(
+    "respite_materials_invalidations_total",
+    "Catalogue cache keys dropped by writes and MINVALIDATE.",
+);
+/// Misses that shared another's store fetch (INFO `materials_coalesced`).
+pub const MATERIALS_COALESCED: Metric = counter(
+    "respite_materials_coalesced_total",
+    "Catalogue misses that shared a store fetch in flight.",
+);
+/// Whether a store answers a ping at scrape time (`store` = `relational`,
+/// `vector`); 0 while the catalogue is not open.
+pub const MATERIALS_STORE_UP: Metric = gauge(
+    "respite_materials_store_up",
+    "1 when the store answered a ping at scrape time, else 0.",
+);
+/// Every store call's duration through `store::timed` (`store` = the
+/// store's name, `op` = [`StoreOp`]), whatever its outcome.
+pub const STORE_DURATION: Metric = histogram(
+    "respite_store_duration_seconds",
+    "Store call duration in seconds, per store and operation.",
+);
+
+/// Every metric exported, for HELP lines and for tests that check the
+/// scrape. The reserved `COMMAND_CALLS`, `COMMAND_FAILED` and
+/// `COMMAND_REJECTED` join it once they are exported.
+pub const ALL: &[Metric] = &[
+    BUILD_INFO,
+    UPTIME,
+    CLIENTS_CONNECTED,
+    CLIENTS_MAX,
+    CLIENTS_PINNED,
+    CLIENTS_PUBSUB,
+    MEMORY_RSS,
+    CONNECTIONS_RECEIVED,
+    CONNECTIONS_REJECTED,
+    COMMANDS_PROCESSED,
+    NET_INPUT_BYTES,
+    NET_OUTPUT_BYTES,
+    PROTOCOL_ERRORS,
+    OUTPUT_LIMIT_DISCONNECTS,
+    COMMAND_DURATION,
+    UPSTREAM_UP,
+    UPSTREAM_CONNECTED,
+    UPSTREAM_PINNED,
+    UPSTREAM_ERRORS,
+    UPSTREAM_RECONNECTS,
+    UPSTREAM_MUX_COMMANDS,
+    UPSTREAM_MUX_JOBS,
+    UPSTREAM_MUX_WRITES,
+    UPSTREAM_RTT,
+    L1_ENABLED,
+    L1_TRACKING,
+    L1_HITS,
+    L1_MISSES,
+    L1_ADMISSIONS,
+    L1_REJECTIONS,
+    L1_STALE_FILLS,
+    L1_EVICTIONS,
+    L1_EXPIRATIONS,
+    L1_INVALIDATIONS,
+    L1_INVALIDATIONS_LOCAL,
+    L1_INVALIDATIONS_PUSHED,
+    L1_TRACKING_PUSHES,
+    L1_FLUSHES,
+    L1_COALESCED,
+    L1_ENTRIES,
+    L1_KEYS,
+    L1_BYTES,
+    L1_BUDGET,
+    L1_INVALIDATION_LAG,
+    L1_INVALIDATION_LAG_MAX,
+    L1_INVALIDATION_LAG_SAMPLES,
+    INVALIDATION_LAG,
+    MATERIALS_OPEN,
+    MATERIALS_HITS,
+    MATERIALS_MISSES,
+    MATERIALS_L2_ERRORS,
+    MATERIALS_STORE_READS,
+    MATERIALS_BACKEND_ERRORS,
+    MATERIALS_WRITES,
+    MATERIALS_INVALIDATIONS,
+    MATERIALS_COALESCED,
+    MATERIALS_STORE_UP,
+    STORE_DURATION,
+];
+
+/// Bucket upper bounds, in seconds, of every respite histogram: 10 µs (an
+/// L1 hit) to 30 s (a store call at its timeout).
+pub const LATENCY_BUCKETS: [f64; 20] = [
+    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025,
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// How often histogram samples are folded into their buckets, so their
+/// buffers stay small even when nobody scrapes.
+pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long a scrape waits for each store's ping.
+const STORE_PING_BOUND: Duration = Duration::from_secs(1);
+
+/// The recorder and the histogram handles registered once.
+struct Instruments {
+    prometheus: PrometheusHandle,
+    commands: [Histogram; Group::ALL.len()],
+    upstream_rtt: Histogram,
+    invalidation_lag: Histogram,
+}
+
+/// The process-wide recorder, installed on first use (`None` when another
+/// recorder was installed first: then nothing is exported).
+fn instruments() -> Option<&'static Instruments> {
+    static INSTRUMENTS: OnceLock<Option<Instruments>> = OnceLock::new();
+    INSTRUMENTS.get_or_init(install).as_ref()
+}
+
+fn install() -> Option<Instruments> {
+    let prometheus = PrometheusBuilder::new()
+        .set_buckets(&LATENCY_BUCKETS)
+        .and_then(PrometheusBuilder::install_recorder);
+    let prometheus = match prometheus {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: no Prometheus recorder; /metrics will be empty");
+            return None;
+        }
+    };
+    for m in ALL {
+        describe(m);
+    }
+    Some(Instruments {
+        prometheus,
+        commands: Group::ALL
+            .map(|g| metrics::histogram!(COMMAND_DURATION.name, "family" => g.as_str())),
+        upstream_rtt: metrics::histogram!(UPSTREAM_RTT.name),
+        invalidation_lag: metrics::histogram!(INVALIDATION_LAG.name),
+    })
+}
+
+fn describe(m: &Metric) {
+    match m.kind {
+        Kind::Counter => metrics::describe_counter!(m.name, m.help),
+        Kind::Gauge => metrics::describe_gauge!(m.name, m.help),
+        Kind::Histogram => metrics::describe_histogram!(m.name, m.help),
+    }
+}
+
+/// Install the recorder now, before anything is timed (the server calls
+/// this first, so store calls made while opening are recorded too).
+pub fn init() {
+    instruments();
+}
+
+/// One command of `family` took `seconds`, from reading it to its reply
+/// being ready. For the per-command hook: no lock, no lookup, no
+/// allocation (one array index and a lock-free push).
+pub fn record_command(family: Group, seconds: f64) {
+    if let Some(i) = instruments() {
+        i.commands[family as usize].record(seconds);
+    }
+}
+
+/// A pooled upstream write got its first reply after `rtt`.
+pub fn record_upstream_rtt(rtt: Duration) {
+    if let Some(i) = instruments() {
+        i.upstream_rtt.record(rtt.as_secs_f64());
+    }
+}
+
+/// The lag probe measured `lag` from its write to the invalidation push.
+pub fn record_invalidation_lag(lag: Duration) {
+    if let Some(i) = instruments() {
+        i.invalidation_lag.record(lag.as_secs_f64());
+    }
+}
+
+/// A store call took `elapsed` (store calls take milliseconds, so the
+/// registry lookup this costs does not matter).
+pub fn record_store(store: &'static str, op: StoreOp, elapsed: Duration) {
+    metrics::histogram!(STORE_DURATION.name, "store" => store, "op" => op.as_str())
+        .record(elapsed.as_secs_f64());
+}
+
+/// Fold histogram samples into their buckets every [`UPKEEP_INTERVAL`]
+/// until `shutdown`, so memory stays bounded when nobody scrapes.
+pub async fn upkeep(shutdown: CancellationToken) {
+    let Some(i) = instruments() else {
+        return;
+    };
+    let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => i.prometheus.run_upkeep(),
+        }
+    }
+}
+
+/// The Prometheus text for `ctx`: ping the catalogue's stores (bounded),
+/// copy the counters into the recorder, render.
+pub async fn scrape(ctx: &Ctx) -> String {
+    let Some(i) = instruments() else {
         return String::new();
     };
+    let stores = stores_up(ctx).await;
+    // Several servers in one process (tests) share the recorder: copy and
+    // render one server's values at a time.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    export_server(ctx);
+    export_stats(ctx);
+    export_upstream(ctx);
+    export_l1(ctx);
+    export_materials(ctx, stores);
+    i.prometheus.render()
+}
+
+fn get(c: &AtomicU64) -> u64 {
+    c.load(Ordering::Relaxed)
+}
+
+fn set_counters(list: &[(Metric, u64)]) {
+    for (m, v) in list {
+        metrics::counter!(m.name).absolute(*v);
+    }
+}
+
+fn set_gauges(list: &[(Metric, f64)]) {
+    for (m, v) in list {
+        metrics::gauge!(m.name).set(*v);
+    }
+}
+
+fn flag(on: bool) -> f64 {
+    if on {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+fn export_server(ctx: &Ctx) {
+    metrics::gauge!(BUILD_INFO.name, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    let clients = ctx.clients.entries();
+    let count = |f: fn(&crate::command::client::ClientEntry) -> bool| {
+        clients.iter().filter(|c| f(c)).count() as f64
+    };
+    set_gauges(&[
+        (UPTIME, ctx.started.elapsed().as_secs_f64()),
+        (CLIENTS_CONNECTED, clients.len() as f64),
+        (CLIENTS_MAX, ctx.config.server.maxclients as f64),
+        (CLIENTS_PINNED, count(|c| c.is_pinned())),
+        (CLIENTS_PUBSUB, count(|c| c.is_pubsub())),
+        (MEMORY_RSS, crate::command::info::rss_bytes() as f64),
+    ]);
+}
+
+fn export_stats(ctx: &Ctx) {
     let s = &ctx.stats;
+    set_counters(&[
+        (CONNECTIONS_RECEIVED, get(&s.connections_received)),
+        (CONNECTIONS_REJECTED, get(&s.rejected_connections)),
+        (COMMANDS_PROCESSED, get(&s.commands_processed)),
+        (NET_INPUT_BYTES, get(&s.net_input_bytes)),
+        (NET_OUTPUT_BYTES, get(&s.net_output_bytes)),
+        (PROTOCOL_ERRORS, get(&s.protocol_errors)),
+        (OUTPUT_LIMIT_DISCONNECTS, get(&s.output_limit_disconnects)),
+    ]);
+}
+
+fn export_upstream(ctx: &Ctx) {
     let u = ctx.upstream.state();
-    let counters = [
-        (
-            CONNECTIONS_RECEIVED,
-            s.connections_received.load(Ordering::Relaxed),
-        ),
-        (
-            CONNECTIONS_REJECTED,
-            s.rejected_connections.load(Ordering::Relaxed),
-        ),
-        (
-            COMMANDS_PROCESSED,
-            s.commands_processed.load(Ordering::Relaxed),
-        ),
-        (NET_INPUT_BYTES, s.net_input_bytes.load(Ordering::Relaxed)),
-        (NET_OUTPUT_BYTES, s.net_output_bytes.load(Ordering::Relaxed)),
-        (PROTOCOL_ERRORS, s.protocol_errors.load(Ordering::Relaxed)),
-        (UPSTREAM_ERRORS, u.errors.load(Ordering::Relaxed)),
-        (UPSTREAM_RECONNECTS, u.reconnects.load(Ordering::Relaxed)),
-    ];
-    let l1 = ctx.cache.l1.stats();
-    let k = &ctx.cache.counters;
-    let l1_counters = [
-        (L1_HITS, l1.hits),
-        (L1_MISSES, l1.misses),
-        (L1_ADMISSIONS, l1.admissions),
-        (L1_REJECTIONS, l1.rejections),
-        (L1_STALE_FILLS, l1.stale_fills),
-        (L1_EVICTIONS, l1.evictions),
-        (
-            L1_INVALIDATIONS_LOCAL,
-            k.local_invalidations.load(Ordering::Relaxed),
-        ),
-        (
-            L1_INVALIDATIONS_PUSHED,
-            k.pushed_invalidations.load(Ordering::Relaxed),
-        ),
-        (L1_FLUSHES, k.flushes.load(Ordering::Relaxed)),
-        (L1_COALESCED, k.coalesced.load(Ordering::Relaxed)),
-    ];
-    let counters = counters.into_iter().chain(l1_counters);
-    for (name, v) in counters {
-        metrics::counter!(name).absolute(v);
+    let connected = u.connected.load(Ordering::Relaxed);
+    set_gauges(&[
+        (UPSTREAM_UP, flag(connected > 0)),
+        (UPSTREAM_CONNECTED, connected as f64),
+        (UPSTREAM_PINNED, u.pinned.load(Ordering::Relaxed) as f64),
+    ]);
+    set_counters(&[
+        (UPSTREAM_ERRORS, get(&u.errors)),
+        (UPSTREAM_RECONNECTS, get(&u.reconnects)),
+        (UPSTREAM_MUX_COMMANDS, get(&u.mux_commands)),
+        (UPSTREAM_MUX_JOBS, get(&u.mux_jobs)),
+        (UPSTREAM_MUX_WRITES, get(&u.mux_writes)),
+    ]);
+}
+
+fn export_l1(ctx: &Ctx) {
+    let c = &ctx.cache;
+    let (st, k) = (c.l1.stats(), &c.counters);
+    set_counters(&[
+        (L1_HITS, st.hits),
+        (L1_MISSES, st.misses),
+        (L1_ADMISSIONS, st.admissions),
+        (L1_REJECTIONS, st.rejections),
+        (L1_STALE_FILLS, st.stale_fills),
+        (L1_EVICTIONS, st.evictions),
+        (L1_EXPIRATIONS, st.expired),
+        (L1_INVALIDATIONS, st.invalidations),
+        (L1_INVALIDATIONS_LOCAL, get(&k.local_invalidations)),
+        (L1_INVALIDATIONS_PUSHED, get(&k.pushed_invalidations)),
+        (L1_TRACKING_PUSHES, get(&c.tracking().pushes)),
+        (L1_FLUSHES, get(&k.flushes)),
+        (L1_COALESCED, get(&k.coalesced)),
+        (L1_INVALIDATION_LAG_SAMPLES, get(&c.lag.samples)),
+    ]);
+    set_gauges(&[
+        (L1_ENABLED, flag(c.enabled)),
+        (L1_ENTRIES, st.entries as f64),
+        (L1_KEYS, st.keys as f64),
+        (L1_BYTES, st.bytes as f64),
+        (L1_BUDGET, st.budget as f64),
+        (L1_INVALIDATION_LAG, get(&c.lag.last_us) as f64 / 1e6),
+        (L1_INVALIDATION_LAG_MAX, get(&c.lag.max_us) as f64 / 1e6),
+    ]);
+    let mode = crate::command::info::tracking_mode(c.tracking());
+    for m in ["on", "down", "off"] {
+        metrics::gauge!(L1_TRACKING.name, "mode" => m).set(flag(m == mode));
     }
-    let gauges = [
-        (CLIENTS_CONNECTED, ctx.clients.len()),
-        (UPSTREAM_CONNECTED, u.connected.load(Ordering::Relaxed)),
-        (UPSTREAM_PINNED, u.pinned.load(Ordering::Relaxed)),
-    ];
-    for (name, v) in gauges {
-        metrics::gauge!(name).set(v as f64);
+}
+
+/// Whether each store (relational, vector) answers a ping now; `None`
+/// when the catalogue is disabled (nothing to report).
+async fn stores_up(ctx: &Ctx) -> Option<[bool; 2]> {
+    if !ctx.config.materials.enabled {
+        return None;
     }
-    for (name, v) in [
-        (L1_ENTRIES, l1.entries),
-        (L1_BYTES, l1.bytes),
-        (L1_BUDGET, l1.budget),
+    let Ok(cat) = ctx.materials.get() else {
+        return Some([false, false]);
+    };
+    let bound = STORE_PING_BOUND.min(Duration::from_millis(ctx.config.materials.timeout_ms));
+    Some(cat.ping_stores(bound).await.map(|r| r.is_ok()))
+}
+
+fn export_materials(ctx: &Ctx, stores: Option<[bool; 2]>) {
+    let c = &ctx.materials.counters;
+    let open = ctx.materials.get().ok();
+    for (tier, hits, misses) in [
+        ("l1", &c.l1_hits, &c.l1_misses),
+        ("l2", &c.l2_hits, &c.l2_misses),
     ] {
-        metrics::gauge!(name).set(v as f64);
+        metrics::counter!(MATERIALS_HITS.name, "tier" => tier).absolute(get(hits));
+        metrics::counter!(MATERIALS_MISSES.name, "tier" => tier).absolute(get(misses));
     }
-    let lag_us = ctx.cache.lag.last_us.load(Ordering::Relaxed);
-    metrics::gauge!(L1_INVALIDATION_LAG).set(lag_us as f64 / 1e6);
-    handle.render()
+    set_counters(&[
+        (MATERIALS_L2_ERRORS, get(&c.l2_errors)),
+        (MATERIALS_STORE_READS, get(&c.store_reads)),
+        (MATERIALS_BACKEND_ERRORS, get(&c.backend_errors)),
+        (MATERIALS_WRITES, get(&c.writes)),
+        (MATERIALS_INVALIDATIONS, get(&c.invalidations)),
+        (MATERIALS_COALESCED, open.map_or(0, |cat| cat.coalesced())),
+    ]);
+    set_gauges(&[(MATERIALS_OPEN, flag(open.is_some()))]);
+    if let Some(up) = stores {
+        for (store, up) in ["relational", "vector"].into_iter().zip(up) {
+            metrics::gauge!(MATERIALS_STORE_UP.name, "store" => store).set(flag(up));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_prometheus_shaped() {
+        let mut seen = std::collections::HashSet::new();
+        for m in ALL {
+            assert!(seen.insert(m.name), "{} twice", m.name);
+            assert!(m.name.starts_with("respite_"), "{}", m.name);
+            let ok = m
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            assert!(ok, "{}", m.name);
+            assert_eq!(
+                m.kind == Kind::Counter,
+                m.name.ends_with("_total"),
+                "{}",
+                m.name
+            );
+            assert!(!m.help.is_empty());
+        }
+    }
+
+    #[test]
+    fn buckets_ascend() {
+        assert!(LATENCY_BUCKETS.windows(2).all(|w| w[0] < w[1]));
+    }
 }

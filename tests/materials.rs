@@ -82,17 +82,6 @@ fn catalogue() -> Vec<String> {
     ]
 }
 
-/// Poll until the catalogue's stores are open (bounded).
-async fn wait_open(raw: &mut Raw) {
-    let open = eventually(READY_BOUND, async || {
-        !call(raw, &["MGET.MATERIAL", "probe"])
-            .await
-            .contains("not open")
-    })
-    .await;
-    assert!(open, "the catalogue did not open within {READY_BOUND:?}");
-}
-
 impl Rig {
     /// Stop respite before the stores' directory goes away.
     async fn stop(self) {

@@ -259,6 +259,7 @@ impl LagProbe {
         self.last_us.store(lag, Ordering::Relaxed);
         self.max_us.fetch_max(lag, Ordering::Relaxed);
         self.samples.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::record_invalidation_lag(Duration::from_micros(lag));
     }
 }
 

@@ -210,7 +210,7 @@ fn l1(ctx: &Ctx, out: &mut String) {
 
 /// `on` (listener up: reads fill L1 and are invalidated), `down` (listener
 /// reconnecting: no fills), `off` (upstream refused tracking: short TTLs).
-fn tracking_mode(t: &crate::upstream::Tracking) -> &'static str {
+pub(crate) fn tracking_mode(t: &crate::upstream::Tracking) -> &'static str {
     match (t.mode(), t.listener().is_some()) {
         (crate::upstream::TrackingMode::Off, _) => "off",
         (_, false) => "down",
@@ -219,7 +219,7 @@ fn tracking_mode(t: &crate::upstream::Tracking) -> &'static str {
 }
 
 /// Resident set size from /proc (0 where unavailable).
-fn rss_bytes() -> u64 {
+pub(crate) fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: u64 = statm
         .split_whitespace()

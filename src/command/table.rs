@@ -239,6 +239,30 @@ pub enum Group {
 }
 
 impl Group {
+    /// Every group in declaration order (`ALL[g as usize] == g`), so tables
+    /// kept per family (latency histograms) are plain arrays.
+    pub const ALL: [Group; 19] = [
+        Group::Generic,
+        Group::String,
+        Group::List,
+        Group::Set,
+        Group::SortedSet,
+        Group::Hash,
+        Group::PubSub,
+        Group::Transactions,
+        Group::Connection,
+        Group::Server,
+        Group::Scripting,
+        Group::HyperLogLog,
+        Group::Cluster,
+        Group::Sentinel,
+        Group::Geo,
+        Group::Stream,
+        Group::Bitmap,
+        Group::Module,
+        Group::Respite,
+    ];
+
     /// Redis's name of the group (`COMMAND DOCS` spelling, e.g. "sorted-set"),
     /// stable enough to be a metrics label.
     pub fn as_str(self) -> &'static str {
@@ -1985,6 +2009,16 @@ mod tests {
                 flags: KeyFlags::RO | KeyFlags::ACCESS,
             }]
         );
+    }
+
+    #[test]
+    fn every_group_is_listed_at_its_own_index() {
+        for (i, g) in Group::ALL.iter().enumerate() {
+            assert_eq!(*g as usize, i, "{}", g.as_str());
+        }
+        for spec in all() {
+            assert_eq!(Group::ALL[spec.group as usize], spec.group);
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::keys::Keys;
 use super::model::{FieldError, Material};
 use super::{Catalogue, MaterialsError};
-use crate::store::{timed, RelationalStore, VectorStore};
+use crate::store::{timed, RelationalStore, StoreOp, VectorStore};
 
 /// Seed of the demo catalogue's generator (the same demo everywhere).
 pub const DEMO_SEED: u64 = 42;
@@ -191,7 +191,7 @@ fn dedup_last(batch: Vec<Material>) -> Vec<Material> {
 async fn optimize(cat: &Catalogue) {
     let v = cat.vector();
     let long = Duration::from_secs(600);
-    if let Err(e) = timed(v.name(), long, v.optimize()).await {
+    if let Err(e) = timed(v.name(), StoreOp::Optimize, long, v.optimize()).await {
         tracing::warn!(error = %e, "vector store optimisation failed");
     }
 }
@@ -204,9 +204,14 @@ pub async fn seed_if_empty(cat: &Catalogue) -> Result<(), MaterialsError> {
         return Ok(());
     }
     let r = cat.relational();
-    let count = timed(r.name(), Duration::from_millis(cfg.timeout_ms), r.count())
-        .await
-        .map_err(|e| MaterialsError::Backend(e.to_string()))?;
+    let count = timed(
+        r.name(),
+        StoreOp::Count,
+        Duration::from_millis(cfg.timeout_ms),
+        r.count(),
+    )
+    .await
+    .map_err(|e| MaterialsError::Backend(e.to_string()))?;
     if count > 0 {
         return Ok(());
     }
@@ -240,17 +245,24 @@ pub async fn reindex(
     let backend = |e: crate::store::StoreError| MaterialsError::Backend(e.to_string());
     let long = Duration::from_secs(600);
     let (r, v) = (cat.relational(), cat.vector());
-    timed(v.name(), long, v.clear()).await.map_err(backend)?;
+    timed(v.name(), StoreOp::Clear, long, v.clear())
+        .await
+        .map_err(backend)?;
     let mut after: Option<String> = None;
     let mut done = 0;
     loop {
-        let page = timed(r.name(), long, r.page(after.as_deref(), batch))
-            .await
-            .map_err(backend)?;
+        let page = timed(
+            r.name(),
+            StoreOp::Page,
+            long,
+            r.page(after.as_deref(), batch),
+        )
+        .await
+        .map_err(backend)?;
         let Some(last) = page.last() else { break };
         after = Some(last.id.clone());
         let points = cat.points(&page).await?;
-        timed(v.name(), long, v.upsert(points))
+        timed(v.name(), StoreOp::Upsert, long, v.upsert(points))
             .await
             .map_err(backend)?;
         done += page.len() as u64;

@@ -27,7 +27,7 @@ use crate::store::relational::Relational;
 use crate::store::vector::edge::EdgeStore;
 use crate::store::vector::qdrant::QdrantStore;
 use crate::store::vector::Vector;
-use crate::store::{timed, RelationalStore, StoreError, VectorStore};
+use crate::store::{timed, RelationalStore, StoreError, StoreOp, VectorStore};
 use embed::{Bm25, Embedder, HashEmbedder, HttpEmbedder};
 pub use service::{Catalogue, Counters, Tiers};
 
@@ -120,11 +120,18 @@ pub async fn open(cfg: &MaterialsConfig, counters: Arc<Counters>) -> Result<Cata
     let r = &cfg.relational;
     let relational = timed(
         "relational store",
+        StoreOp::Connect,
         timeout,
         Relational::connect(&r.url, r.max_connections),
     )
     .await?;
-    timed(relational.name(), timeout * 6, relational.migrate()).await?;
+    timed(
+        relational.name(),
+        StoreOp::Migrate,
+        timeout * 6,
+        relational.migrate(),
+    )
+    .await?;
     let v = &cfg.vector;
     let vector = match v.backend {
         VectorBackend::Edge => Vector::Edge(EdgeStore::open(std::path::Path::new(&v.path))?),
@@ -133,7 +140,13 @@ pub async fn open(cfg: &MaterialsConfig, counters: Arc<Counters>) -> Result<Cata
             Vector::Qdrant(QdrantStore::connect(&v.url, &v.collection, key, timeout).await?)
         }
     };
-    timed(vector.name(), timeout * 6, vector.ensure(cfg.embedder.dim)).await?;
+    timed(
+        vector.name(),
+        StoreOp::Ensure,
+        timeout * 6,
+        vector.ensure(cfg.embedder.dim),
+    )
+    .await?;
     let e = &cfg.embedder;
     let embedder = match e.kind {
         EmbedderKind::Builtin => Embedder::Builtin(

@@ -33,7 +33,9 @@ use crate::protocol::encode;
 use crate::protocol::Proto;
 use crate::store::relational::Relational;
 use crate::store::vector::Vector;
-use crate::store::{timed, RelationalStore, VectorPoint, VectorQuery, VectorStore};
+use crate::store::{
+    timed, RelationalStore, StoreError, StoreOp, VectorPoint, VectorQuery, VectorStore,
+};
 use crate::upstream::Upstream;
 
 /// Counters of the materials tiers (INFO `# Materials`).
@@ -161,6 +163,17 @@ impl Catalogue {
     /// The vector store.
     pub fn vector(&self) -> &Vector {
         &self.vector
+    }
+
+    /// Ping both stores at once, each bounded by `bound`: relational, then
+    /// vector. For health reports and the `store_up` metric.
+    pub async fn ping_stores(&self, bound: Duration) -> [Result<(), StoreError>; 2] {
+        let (r, v) = (&self.relational, &self.vector);
+        let (r, v) = tokio::join!(
+            timed(r.name(), StoreOp::Ping, bound, r.ping()),
+            timed(v.name(), StoreOp::Ping, bound, v.ping()),
+        );
+        [r, v]
     }
 
     // ----- reads -------------------------------------------------------
@@ -326,7 +339,12 @@ impl Catalogue {
         };
         let v = &self.vector;
         let hits = self
-            .backend(timed(v.name(), self.timeout, v.search(&query)))
+            .backend(timed(
+                v.name(),
+                StoreOp::Search,
+                self.timeout,
+                v.search(&query),
+            ))
             .await?;
         let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
         let records = self.fetch(&ids).await?;
@@ -352,7 +370,8 @@ impl Catalogue {
                 .await
                 .map_err(|e| crate::store::StoreError::failed("embedder", e))
         };
-        self.backend(timed("embedder", self.timeout, call)).await
+        self.backend(timed("embedder", StoreOp::Embed, self.timeout, call))
+            .await
     }
 
     /// Count and convert a store failure.
@@ -375,7 +394,7 @@ impl Catalogue {
                 bump(&self.counters.store_reads);
                 let r = &self.relational;
                 let rows = self
-                    .backend(timed(r.name(), self.timeout, r.get_many(ids)))
+                    .backend(timed(r.name(), StoreOp::Get, self.timeout, r.get_many(ids)))
                     .await?;
                 Ok(Arc::new(rows))
             })
@@ -466,13 +485,28 @@ impl Catalogue {
         let ids: Vec<String> = batch.iter().map(|m| m.id.clone()).collect();
         let r = &self.relational;
         let before = self
-            .backend(timed(r.name(), self.timeout, r.get_many(&ids)))
+            .backend(timed(
+                r.name(),
+                StoreOp::Get,
+                self.timeout,
+                r.get_many(&ids),
+            ))
             .await?;
-        self.backend(timed(r.name(), self.timeout, r.upsert(batch)))
-            .await?;
+        self.backend(timed(
+            r.name(),
+            StoreOp::Upsert,
+            self.timeout,
+            r.upsert(batch),
+        ))
+        .await?;
         let v = &self.vector;
         if let Err(e) = self
-            .backend(timed(v.name(), self.timeout, v.upsert(points)))
+            .backend(timed(
+                v.name(),
+                StoreOp::Upsert,
+                self.timeout,
+                v.upsert(points),
+            ))
             .await
         {
             self.restore(&ids, &before).await;
@@ -503,7 +537,7 @@ impl Catalogue {
             }
             Ok(())
         };
-        if let Err(e) = timed(r.name(), self.timeout, undo).await {
+        if let Err(e) = timed(r.name(), StoreOp::Rollback, self.timeout, undo).await {
             tracing::error!(error = %e, "materials: could not roll the relational store back; run `respite reindex`");
         }
     }
@@ -530,13 +564,23 @@ impl Catalogue {
     pub async fn delete(&self, ids: &[String]) -> Result<u64, MaterialsError> {
         let r = &self.relational;
         let before = self
-            .backend(timed(r.name(), self.timeout, r.get_many(ids)))
+            .backend(timed(r.name(), StoreOp::Get, self.timeout, r.get_many(ids)))
             .await?;
         let v = &self.vector;
-        self.backend(timed(v.name(), self.timeout, v.delete(ids)))
-            .await?;
+        self.backend(timed(
+            v.name(),
+            StoreOp::Delete,
+            self.timeout,
+            v.delete(ids),
+        ))
+        .await?;
         match self
-            .backend(timed(r.name(), self.timeout, r.delete(ids)))
+            .backend(timed(
+                r.name(),
+                StoreOp::Delete,
+                self.timeout,
+                r.delete(ids),
+            ))
             .await
         {
             Ok(n) => {
@@ -546,7 +590,7 @@ impl Catalogue {
             Err(e) => {
                 let old: Vec<Material> = before.into_iter().flatten().collect();
                 let restored = match self.points(&old).await {
-                    Ok(points) => timed(v.name(), self.timeout, v.upsert(points))
+                    Ok(points) => timed(v.name(), StoreOp::Upsert, self.timeout, v.upsert(points))
                         .await
                         .is_ok(),
                     Err(_) => false,

@@ -49,14 +49,75 @@ impl StoreError {
     }
 }
 
+/// What a store call does: the `op` label of its latency histogram, a
+/// fixed set so the label stays bounded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreOp {
+    /// Open the connection or files.
+    Connect,
+    /// Create or upgrade the relational schema.
+    Migrate,
+    /// Create the vector collection.
+    Ensure,
+    /// Read records by id.
+    Get,
+    /// Insert or update records or points.
+    Upsert,
+    /// Remove records or points.
+    Delete,
+    /// Vector search.
+    Search,
+    /// Count records or points.
+    Count,
+    /// Walk the records (reindex).
+    Page,
+    /// Remove every point (reindex).
+    Clear,
+    /// Build vector indexes.
+    Optimize,
+    /// A health round trip.
+    Ping,
+    /// Embed query or record text.
+    Embed,
+    /// Undo a write the other store refused.
+    Rollback,
+}
+
+impl StoreOp {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreOp::Connect => "connect",
+            StoreOp::Migrate => "migrate",
+            StoreOp::Ensure => "ensure",
+            StoreOp::Get => "get",
+            StoreOp::Upsert => "upsert",
+            StoreOp::Delete => "delete",
+            StoreOp::Search => "search",
+            StoreOp::Count => "count",
+            StoreOp::Page => "page",
+            StoreOp::Clear => "clear",
+            StoreOp::Optimize => "optimize",
+            StoreOp::Ping => "ping",
+            StoreOp::Embed => "embed",
+            StoreOp::Rollback => "rollback",
+        }
+    }
+}
+
 /// Run a store call with a deadline; a late answer becomes
-/// [`StoreError::Timeout`].
+/// [`StoreError::Timeout`]. Every call's duration, whatever its outcome,
+/// goes to the store latency histogram under `store` and `op`.
 pub async fn timed<T>(
     store: &'static str,
+    op: StoreOp,
     timeout: Duration,
     call: impl Future<Output = Result<T, StoreError>>,
 ) -> Result<T, StoreError> {
-    match tokio::time::timeout(timeout, call).await {
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(timeout, call).await;
+    crate::metrics::record_store(store, op, started.elapsed());
+    match result {
         Ok(r) => r,
         Err(_) => Err(StoreError::Timeout {
             store,

@@ -109,6 +109,9 @@ struct InFlight {
     remaining: u32,
     /// Reply bytes set aside when a push frame interrupted this job's replies.
     parts: Option<BytesMut>,
+    /// When it was written, for the first job of each write: its replies
+    /// time the upstream round trip (one sample per write, not per job).
+    timed_from: Option<Instant>,
 }
 
 /// One of respite's own commands as a job.
@@ -275,6 +278,9 @@ impl<'a> Conn<'a> {
     /// Take `job` and every other job already queued, up to a batch.
     fn accept(&mut self, job: Job, rx: &mut mpsc::UnboundedReceiver<Job>) {
         self.push(job);
+        if let Some(first) = self.inflight.back_mut() {
+            first.timed_from = Some(Instant::now());
+        }
         while self.wbuf.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(job) => self.push(job),
@@ -325,6 +331,7 @@ impl<'a> Conn<'a> {
             job,
             remaining,
             parts: None,
+            timed_from: None,
         });
     }
 
@@ -347,6 +354,9 @@ impl<'a> Conn<'a> {
                 let n = self.replies.scanned();
                 let mut bytes = self.replies.take(n);
                 if let Some(done) = self.inflight.pop_front() {
+                    if let Some(sent) = done.timed_from {
+                        crate::metrics::record_upstream_rtt(sent.elapsed());
+                    }
                     if let Some(mut parts) = done.parts {
                         parts.unsplit(bytes);
                         bytes = parts;

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod prometheus;
+
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -656,4 +658,83 @@ pub fn respite_command() -> Command {
         cmd.env_remove(var);
     }
     cmd
+}
+
+/// GET `path` on the admin port; returns the status line and the body.
+pub async fn http_get(port: u16, path: &str) -> (String, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("the admin port is bound before respite starts");
+    s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+        .await
+        .expect("write");
+    let mut text = String::new();
+    tokio::time::timeout(READY_BOUND, s.read_to_string(&mut text))
+        .await
+        .expect("admin answers within the bound")
+        .expect("read");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (
+        head.lines().next().unwrap_or("").to_string(),
+        body.to_string(),
+    )
+}
+
+/// respite with its admin port bound here, to port 0: the test knows the
+/// port and no other process can take it first.
+pub async fn with_admin(config: Config) -> (Proxy, u16) {
+    let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
+    let port = admin.local_addr().expect("admin addr").port();
+    (Proxy::start_with_admin(config, Some(admin)).await, port)
+}
+
+/// `/metrics` on the admin port, parsed strictly (see [`prometheus`]).
+pub async fn scrape(port: u16) -> (String, prometheus::Scrape) {
+    let (status, body) = http_get(port, "/metrics").await;
+    assert_eq!(status, "HTTP/1.0 200 OK");
+    let parsed = prometheus::parse(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
+    (body, parsed)
+}
+
+/// Poll until the catalogue's stores are open (bounded).
+pub async fn wait_open(raw: &mut Raw) {
+    let open = eventually(READY_BOUND, async || {
+        !raw.call(&[b"MGET.MATERIAL", b"probe"])
+            .await
+            .contains("not open")
+    })
+    .await;
+    assert!(open, "the catalogue did not open within {READY_BOUND:?}");
+}
+
+/// A private Redis and respite with the catalogue on (SQLite and
+/// qdrant-edge under a tempdir, opened) and its admin port.
+pub struct CatalogueRig {
+    pub redis: RedisServer,
+    pub proxy: Proxy,
+    pub admin: u16,
+    dir: tempfile::TempDir,
+}
+
+impl CatalogueRig {
+    /// Start, and wait until tracking is on and the stores are open.
+    pub async fn start() -> Self {
+        let redis = RedisServer::start();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = materials_config(&redis.url(), dir.path());
+        let (proxy, admin) = with_admin(config).await;
+        proxy.wait_tracking().await;
+        wait_open(&mut proxy.raw().await).await;
+        CatalogueRig {
+            redis,
+            proxy,
+            admin,
+            dir,
+        }
+    }
+
+    /// Stop respite before the stores' directory goes away.
+    pub async fn stop(self) {
+        self.proxy.stop().await;
+    }
 }
