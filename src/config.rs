@@ -23,6 +23,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+pub mod live;
 pub mod materials;
 
 use serde::{Deserialize, Serialize};
@@ -81,6 +82,8 @@ pub struct Config {
     pub log: LogConfig,
     /// The materials catalogue: its commands, cache tiers and stores.
     pub materials: materials::MaterialsConfig,
+    /// Which commands the slow log keeps, and how many.
+    pub slowlog: SlowlogConfig,
 }
 
 /// `[server]`: the listener clients connect to and process-wide knobs.
@@ -285,6 +288,32 @@ impl Default for LogConfig {
         }
     }
 }
+
+/// `[slowlog]`: commands slower than a threshold are kept in a bounded
+/// log (`RESPITE SLOWLOG`), with Redis's `slowlog-*` semantics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlowlogConfig {
+    /// Log commands that take at least this many microseconds; negative
+    /// disables the log, 0 logs every command. Default 10000 (10 ms).
+    pub log_slower_than_us: i64,
+    /// Entries kept; the oldest go first. Default 128, at most
+    /// [`MAX_SLOWLOG_LEN`].
+    pub max_len: usize,
+}
+
+impl Default for SlowlogConfig {
+    fn default() -> Self {
+        SlowlogConfig {
+            log_slower_than_us: 10_000,
+            max_len: 128,
+        }
+    }
+}
+
+/// Largest `slowlog.max_len`: an entry may hold about 4 KiB of arguments,
+/// so this bounds the log near 400 MiB even in the worst case.
+pub const MAX_SLOWLOG_LEN: usize = 100_000;
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -589,6 +618,15 @@ impl Config {
                 return Err(invalid(format!("l1.{list}"), "patterns must not be empty"));
             }
         }
+        if self.slowlog.max_len > MAX_SLOWLOG_LEN {
+            return Err(invalid(
+                "slowlog.max_len",
+                format!(
+                    "must be at most {MAX_SLOWLOG_LEN}, got {}",
+                    self.slowlog.max_len
+                ),
+            ));
+        }
         self.materials.validate()
     }
 
@@ -629,22 +667,41 @@ impl Config {
         })
     }
 
-    /// Render as TOML (for `--print-config`). Non-empty passwords — in
-    /// `upstream.password`, in the `upstream.url` user info and in
-    /// `auth.users` — are shown as `***`, so the output is safe to paste
-    /// into a ticket; it still parses with [`Config::from_toml_str`].
+    /// Render as TOML (for `--print-config` and `RESPITE CONFIG GET`).
+    /// Secrets — non-empty passwords in `upstream.password`, in the user
+    /// info of `upstream.url` and `materials.relational.url`, in
+    /// `auth.users`, and `materials.vector.api_key` — are shown as `***`,
+    /// so the output is safe to paste into a ticket; it still parses with
+    /// [`Config::from_toml_str`].
     pub fn to_toml_string(&self) -> Result<String, ConfigError> {
+        self.masked().to_toml_string_unmasked()
+    }
+
+    /// Render as TOML with every secret as it is: what `RESPITE CONFIG
+    /// REWRITE` writes, so the file still works when read back.
+    pub fn to_toml_string_unmasked(&self) -> Result<String, ConfigError> {
+        toml::to_string(self).map_err(|e| ConfigError::Render(e.to_string()))
+    }
+
+    /// A copy with every secret replaced by `***` (see [`Config::to_toml_string`]).
+    pub fn masked(&self) -> Config {
         let mut shown = self.clone();
         shown.upstream.url = mask_url_password(&shown.upstream.url);
-        if !shown.upstream.password.is_empty() {
-            shown.upstream.password = MASKED_PASSWORD.to_string();
-        }
+        mask(&mut shown.upstream.password);
         for user in &mut shown.auth.users {
-            if !user.password.is_empty() {
-                user.password = MASKED_PASSWORD.to_string();
-            }
+            mask(&mut user.password);
         }
-        toml::to_string(&shown).map_err(|e| ConfigError::Render(e.to_string()))
+        let m = &mut shown.materials;
+        m.relational.url = mask_url_password(&m.relational.url);
+        mask(&mut m.vector.api_key);
+        shown
+    }
+}
+
+/// Replace a non-empty secret with `***`.
+fn mask(secret: &mut String) {
+    if !secret.is_empty() {
+        *secret = MASKED_PASSWORD.to_string();
     }
 }
 

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod command;
 pub mod config;
 pub mod error;
+pub mod logging;
 pub mod materials;
 pub mod metrics;
 pub mod protocol;
@@ -28,12 +29,29 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use command::slowlog::SlowLog;
 use command::{CacheLayer, ClientRegistry, Ctx, Stats};
+use config::live::LiveConfig;
 pub use config::Config;
 pub use error::StartError;
 use upstream::Upstream;
+
+/// What the program running respite passes besides the configuration.
+/// The default (no file, no reloads, no log handle) is what tests use.
+#[derive(Debug, Default)]
+pub struct RunOptions {
+    /// Where the configuration came from: `RESPITE CONFIG REWRITE` writes
+    /// its file and a reload reads it again. `None`: neither is possible.
+    pub origin: Option<config::live::Origin>,
+    /// Each notification reloads the configuration from `origin` (the
+    /// binary notifies on SIGHUP).
+    pub reload: Option<Arc<Notify>>,
+    /// The log filter, so `log.level` can change while respite runs.
+    pub log: Option<logging::LogControl>,
+}
 
 /// Serve clients on `listener` until `shutdown` completes, then stop
 /// accepting and let in-flight replies reach their clients within the
@@ -41,6 +59,16 @@ use upstream::Upstream;
 pub async fn run(
     config: Config,
     listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), StartError> {
+    run_with(config, listener, RunOptions::default(), shutdown).await
+}
+
+/// [`run`] with [`RunOptions`] (the binary's way in).
+pub async fn run_with(
+    config: Config,
+    listener: TcpListener,
+    options: RunOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), StartError> {
     config.validate()?;
@@ -55,7 +83,7 @@ pub async fn run(
         ),
         None => None,
     };
-    run_with_admin(config, listener, admin, shutdown).await
+    run_full(config, listener, admin, options, shutdown).await
 }
 
 /// [`run`] with the admin port's listener already bound (or none), for
@@ -64,6 +92,17 @@ pub async fn run_with_admin(
     config: Config,
     listener: TcpListener,
     admin: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), StartError> {
+    run_full(config, listener, admin, RunOptions::default(), shutdown).await
+}
+
+/// [`run_with_admin`] with [`RunOptions`].
+pub async fn run_full(
+    config: Config,
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    options: RunOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), StartError> {
     config.validate()?;
@@ -81,6 +120,9 @@ pub async fn run_with_admin(
         started: Instant::now(),
         listen: listener.local_addr()?,
         materials: Arc::new(materials::Materials::new(&config.materials)),
+        live: LiveConfig::new(config.clone(), options.origin),
+        slowlog: SlowLog::new(&config.slowlog),
+        log: options.log,
         config,
     });
     ctx.upstream.warm_up();
@@ -95,6 +137,9 @@ pub async fn run_with_admin(
     let token = CancellationToken::new();
     tokio::spawn(metrics::upkeep(token.clone()));
     let admin = admin.map(|a| tokio::spawn(server::admin::serve(ctx.clone(), a, token.clone())));
+    let reload = options
+        .reload
+        .map(|r| tokio::spawn(reload_on(ctx.clone(), r, token.clone())));
     let server = tokio::spawn(server::serve(ctx.clone(), listener, token.clone()));
     shutdown.await;
     token.cancel();
@@ -102,10 +147,21 @@ pub async fn run_with_admin(
         tracing::error!(error = %e, "server task failed");
     }
     // The admin port holds the server too: it is stopped when run returns.
-    if let Some(task) = admin {
+    for task in admin.into_iter().chain(reload) {
         if let Err(e) = task.await {
             tracing::error!(error = %e, "admin task failed");
         }
     }
     Ok(())
+}
+
+/// Reload the configuration on each notification, until shutdown.
+async fn reload_on(ctx: Arc<Ctx>, reload: Arc<Notify>, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            // The outcome is logged by `reload` itself.
+            _ = reload.notified() => drop(ctx.reload()),
+        }
+    }
 }

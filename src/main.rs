@@ -1,13 +1,19 @@
 //! The `respite` binary: parse the command line and configuration, set up
 //! logging and the runtime, and serve until SIGTERM or SIGINT (a second
-//! signal exits at once).
+//! signal exits at once). SIGHUP reloads the `--config` file.
 
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use clap::Parser;
-use respite::cli::{resolve_config, Cli, Command};
-use respite::config::{Config, LogFormat};
+use respite::cli::{resolve_config, Cli, Command, ServeArgs};
+use respite::config::live::Origin;
+use respite::config::Config;
+use respite::logging::{self, LogControl};
+use respite::RunOptions;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 fn main() -> ExitCode {
     let args = match Cli::parse().into_command() {
@@ -33,7 +39,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    init_logging(&config);
+    let log = logging::init(&config.log);
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.worker_threads(worker_threads(config.server.worker_threads));
     let rt = match rt.enable_all().build() {
@@ -43,7 +49,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(serve(config)) {
+    match rt.block_on(serve(config, &args, log)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("respite: {e}");
@@ -68,7 +74,7 @@ fn run_tool(cmd: Command) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(&config);
+    logging::init(&config.log);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -95,10 +101,19 @@ fn run_tool(cmd: Command) -> ExitCode {
     }
 }
 
-async fn serve(config: Config) -> Result<(), respite::StartError> {
+async fn serve(
+    config: Config,
+    args: &ServeArgs,
+    log: Option<LogControl>,
+) -> Result<(), respite::StartError> {
     // Listen for signals before accepting anyone: a SIGTERM that arrives
     // once clients can connect must shut down gracefully, not kill us.
     let signals = Signals::install()?;
+    let options = RunOptions {
+        origin: origin(args),
+        reload: Some(signals.reload.clone()),
+        log,
+    };
     let addr = config.server.listen_addr()?;
     let listener = TcpListener::bind(addr)
         .await
@@ -111,21 +126,43 @@ async fn serve(config: Config) -> Result<(), respite::StartError> {
         upstream = %config.upstream_target()?.host,
         "respite listening"
     );
-    respite::run(config, listener, signals.shutdown()).await
+    respite::run_with(config, listener, options, signals.shutdown()).await
 }
 
-/// SIGTERM and SIGINT, registered up front.
+/// Where the configuration came from, when a `--config` file was given:
+/// a reload resolves every layer again (file, environment, flags).
+fn origin(args: &ServeArgs) -> Option<Origin> {
+    let file = args.config.clone()?;
+    let args = args.clone();
+    Some(Origin::new(file, move || {
+        resolve_config(&args, &|k| std::env::var(k).ok())
+    }))
+}
+
+/// SIGTERM and SIGINT, registered up front; SIGHUP becomes a reload
+/// request.
 struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    reload: Arc<Notify>,
 }
 
 impl Signals {
     fn install() -> std::io::Result<Self> {
         use tokio::signal::unix::{signal, SignalKind};
+        let reload = Arc::new(Notify::new());
+        let mut hup = signal(SignalKind::hangup())?;
+        let notify = reload.clone();
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading the configuration");
+                notify.notify_one();
+            }
+        });
         Ok(Signals {
             term: signal(SignalKind::terminate())?,
             int: signal(SignalKind::interrupt())?,
+            reload,
         })
     }
 
@@ -158,18 +195,4 @@ fn worker_threads(configured: usize) -> usize {
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     cores.saturating_sub(1).max(1)
-}
-
-fn init_logging(config: &Config) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&config.log.level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match config.log.format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
 }

@@ -77,7 +77,8 @@ impl ClientEntry {
         }
     }
 
-    fn name(&self) -> Option<Bytes> {
+    /// The name, if set (CLIENT LIST, the slow log).
+    pub fn name(&self) -> Option<Bytes> {
         self.name.lock().ok().and_then(|n| n.clone())
     }
 

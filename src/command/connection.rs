@@ -1,5 +1,5 @@
 //! Connection commands and connection state: PING, ECHO, QUIT, HELLO, AUTH,
-//! SELECT, RESET, CLIENT, INFO, and the commands that pin a client to a
+//! SELECT, RESET, CLIENT, INFO, RESPITE, and the commands that pin a client to a
 //! dedicated upstream connection (MULTI/EXEC/WATCH, pub/sub, MONITOR …).
 
 use bytes::Bytes;
@@ -7,8 +7,8 @@ use bytes::Bytes;
 use super::session::Session;
 use super::table::CommandSpec;
 use super::{
-    client, forward, info, is_subscription, materials, on_pinned, pin, subscription, Ctx, Expect,
-    Outcome,
+    admin, client, forward, info, is_subscription, materials, on_pinned, pin, subscription, Ctx,
+    Expect, Outcome,
 };
 use crate::error::ReplyError;
 use crate::protocol::encode::ReplyWriter;
@@ -52,6 +52,8 @@ pub fn run(
         }
         b"CLIENT" => client_command(ctx, s, spec, argv, w)?,
         b"HOTKEYS" => hotkeys(ctx, argv, w)?,
+        // Inside MULTI it goes to Redis, which refuses it (EXEC aborts).
+        b"RESPITE" if !s.pin.multi => admin::run(ctx, argv, w)?,
         _ if !s.pin.multi && materials::is_catalogue(name) => {
             materials::run(ctx, s, name, argv, w)?
         }

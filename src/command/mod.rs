@@ -6,12 +6,14 @@
 //! where upstream the request must go and how many replies to expect. The
 //! server layer carries that out; it never interprets commands itself.
 
+pub mod admin;
 pub mod cache;
 pub mod client;
 pub mod connection;
 pub mod info;
 pub mod materials;
 pub mod session;
+pub mod slowlog;
 pub mod table;
 pub mod tracking;
 
@@ -38,8 +40,17 @@ pub const REDIS_COMPAT_VERSION: &str = "7.0.0";
 /// Everything commands may consult: shared by all connections.
 #[derive(Debug)]
 pub struct Ctx {
-    /// The effective configuration.
+    /// The configuration respite started with. Restart-only keys are read
+    /// here; live keys may have changed since (see `live`, and
+    /// [`admin::apply`] for where each is pushed).
     pub config: Config,
+    /// The configuration in force now: `RESPITE CONFIG`, reloads.
+    pub live: crate::config::live::LiveConfig,
+    /// Commands slower than `slowlog.log_slower_than_us`.
+    pub slowlog: slowlog::SlowLog,
+    /// Changes the log filter (`None` when respite did not install the
+    /// subscriber, as in tests).
+    pub log: Option<crate::logging::LogControl>,
     /// The upstream Redis.
     pub upstream: Upstream,
     /// Connected clients.

@@ -29,7 +29,7 @@ use crate::store::vector::qdrant::QdrantStore;
 use crate::store::vector::Vector;
 use crate::store::{timed, RelationalStore, StoreError, StoreOp, VectorStore};
 use embed::{Bm25, Embedder, HashEmbedder, HttpEmbedder};
-pub use service::{Catalogue, Counters, Tiers};
+pub use service::{Catalogue, Counters, Tiers, Ttls};
 
 /// Why a catalogue command failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -50,6 +50,9 @@ pub struct Materials {
     last_error: Mutex<String>,
     /// Tier counters (live before the stores open, for INFO).
     pub counters: Arc<Counters>,
+    /// Cache lifetimes, live (`materials.*_ttl_secs`); the catalogue
+    /// shares them once open.
+    pub ttls: Arc<Ttls>,
 }
 
 impl Materials {
@@ -60,6 +63,7 @@ impl Materials {
             open: OnceLock::new(),
             last_error: Mutex::new("stores are being opened".into()),
             counters: Arc::default(),
+            ttls: Arc::new(Ttls::new(cfg)),
         }
     }
 
@@ -92,7 +96,7 @@ impl Materials {
             loop {
                 match open(&cfg, me.counters.clone()).await {
                     Ok(cat) => {
-                        let cat = Arc::new(cat);
+                        let cat = Arc::new(cat.with_ttls(me.ttls.clone()));
                         if let Err(e) = bulk::seed_if_empty(&cat).await {
                             tracing::warn!(error = %e, "materials: demo seed failed");
                         }

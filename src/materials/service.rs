@@ -61,6 +61,52 @@ pub struct Counters {
     pub invalidations: AtomicU64,
 }
 
+/// The catalogue's cache lifetimes, in seconds. `materials.*_ttl_secs` are
+/// live: the server keeps this and changes it; new L2 entries (and HEALTH
+/// answers) take the value in force when they are stored.
+#[derive(Debug)]
+pub struct Ttls {
+    search: AtomicU64,
+    material: AtomicU64,
+    health: AtomicU64,
+}
+
+impl Ttls {
+    /// The lifetimes configured in `cfg`.
+    pub fn new(cfg: &MaterialsConfig) -> Self {
+        let ttls = Ttls {
+            search: AtomicU64::new(0),
+            material: AtomicU64::new(0),
+            health: AtomicU64::new(0),
+        };
+        ttls.set(cfg);
+        ttls
+    }
+
+    /// Take the lifetimes of `cfg` from now on.
+    pub fn set(&self, cfg: &MaterialsConfig) {
+        self.search.store(cfg.search_ttl_secs, Ordering::Relaxed);
+        self.material
+            .store(cfg.material_ttl_secs, Ordering::Relaxed);
+        self.health.store(cfg.health_ttl_secs, Ordering::Relaxed);
+    }
+
+    /// How long a search result lives in L2.
+    pub fn search_secs(&self) -> u64 {
+        self.search.load(Ordering::Relaxed)
+    }
+
+    /// How long a material lives in L2.
+    pub fn material_secs(&self) -> u64 {
+        self.material.load(Ordering::Relaxed)
+    }
+
+    /// How long a HEALTH answer is reused.
+    pub fn health_secs(&self) -> u64 {
+        self.health.load(Ordering::Relaxed)
+    }
+}
+
 /// Add one to a counter.
 pub fn bump(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
@@ -103,6 +149,8 @@ pub struct Catalogue {
     fetches: Flights<Result<Arc<Vec<Option<Material>>>, MaterialsError>>,
     /// The most requested queries and ids (for MWARM).
     pub recorder: Recorder,
+    /// Cache lifetimes (live).
+    ttls: Arc<Ttls>,
 }
 
 /// L1 variant of a material element in `proto`.
@@ -132,6 +180,7 @@ impl Catalogue {
             keys: Keys::new(&cfg.prefix),
             timeout: Duration::from_millis(cfg.timeout_ms),
             recorder: Recorder::new(10_000),
+            ttls: Arc::new(Ttls::new(&cfg)),
             cfg,
             relational,
             vector,
@@ -144,9 +193,22 @@ impl Catalogue {
         }
     }
 
-    /// The configuration it runs with.
+    /// Share the server's cache lifetimes, so changes to them reach this
+    /// catalogue.
+    pub fn with_ttls(mut self, ttls: Arc<Ttls>) -> Self {
+        self.ttls = ttls;
+        self
+    }
+
+    /// The configuration it started with (the `*_ttl_secs` in force are
+    /// [`Catalogue::ttls`]).
     pub fn config(&self) -> &MaterialsConfig {
         &self.cfg
+    }
+
+    /// The cache lifetimes in force.
+    pub fn ttls(&self) -> &Ttls {
+        &self.ttls
     }
 
     /// Misses that shared another's fetch.
@@ -306,7 +368,7 @@ impl Catalogue {
             .run(&key, || async {
                 let hits = Arc::new(self.run_search(req).await?);
                 let json = serde_json::to_vec(&to_stored(&hits)).unwrap_or_default();
-                let ttl = self.cfg.search_ttl_secs;
+                let ttl = self.ttls.search_secs();
                 self.store_l2(t, &[(key.clone(), Bytes::from(json))], ttl)
                     .await;
                 Ok(hits)
@@ -429,7 +491,7 @@ impl Catalogue {
                     fills.push((keys[i].clone(), Bytes::from(json)));
                 }
             }
-            self.store_l2(t, &fills, self.cfg.material_ttl_secs).await;
+            self.store_l2(t, &fills, self.ttls.material_secs()).await;
         }
         let mut out = BytesMut::new();
         encode::array_header(&mut out, ids.len());

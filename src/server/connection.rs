@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::command::cache::{self, Miss};
 use crate::command::{self, CacheRead, Ctx, Expect, Outcome, Session, WriteEffect};
+use crate::config::LimitsConfig;
 use crate::error::{ReplyError, UpstreamError};
 use crate::protocol::encode::{self, ReplyWriter};
 use crate::protocol::{Limits, ReplyKind, Request, RequestParser};
@@ -123,6 +124,8 @@ pub struct Connection {
     reset_pending: bool,
     last_activity: Instant,
     shutdown: CancellationToken,
+    /// The live `limits.*` as they were when the client connected.
+    limits: LimitsConfig,
 }
 
 impl Connection {
@@ -133,7 +136,7 @@ impl Connection {
         session: Session,
         shutdown: CancellationToken,
     ) -> Self {
-        let l = &ctx.config.limits;
+        let l = ctx.limits();
         let limits = Limits {
             max_bulk_len: l.max_bulk_len,
             max_multibulk_len: l.max_multibulk_len,
@@ -178,6 +181,7 @@ impl Connection {
             reset_pending: false,
             last_activity: Instant::now(),
             shutdown,
+            limits: l,
             ctx,
         }
     }
@@ -227,9 +231,9 @@ impl Connection {
         self.drain_slots();
         self.write()?;
         let limit = if self.session.pin.subscribed || self.session.pin.monitor {
-            self.ctx.config.limits.pubsub_output_buffer_limit
+            self.limits.pubsub_output_buffer_limit
         } else {
-            self.ctx.config.limits.output_buffer_limit
+            self.limits.output_buffer_limit
         };
         if self.out.len() > limit {
             command::Stats::add(&self.ctx.stats.output_limit_disconnects, 1);
@@ -247,7 +251,7 @@ impl Connection {
     fn can_read(&self) -> bool {
         !self.closing
             && self.held.is_none()
-            && self.outstanding < self.ctx.config.limits.max_inflight
+            && self.outstanding < self.limits.max_inflight
             && self.out.len() < OUT_HIGH_WATER
     }
 
@@ -346,7 +350,7 @@ impl Connection {
             if !self.release_held().await {
                 break;
             }
-            if self.outstanding >= self.ctx.config.limits.max_inflight {
+            if self.outstanding >= self.limits.max_inflight {
                 break;
             }
             let req = match self.parser.parse(&mut self.rbuf) {

@@ -15,6 +15,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::command::{Ctx, Session, Stats};
 use connection::Connection;
@@ -71,10 +72,15 @@ fn accept(ctx: &Arc<Ctx>, sock: TcpStream, tracker: &TaskTracker, shutdown: &Can
     let id = session.id();
     let conn = Connection::new(ctx.clone(), sock, session, shutdown.clone());
     let ctx = ctx.clone();
-    tracker.spawn(async move {
-        conn.run().await;
-        ctx.clients.unregister(id);
-    });
+    // Every log line of this client's task carries its id and address.
+    let span = tracing::info_span!("client", id, addr = %addr);
+    tracker.spawn(
+        async move {
+            conn.run().await;
+            ctx.clients.unregister(id);
+        }
+        .instrument(span),
+    );
 }
 
 /// Probe idle clients so dead peers are noticed (Redis's `tcp-keepalive`).

@@ -21,9 +21,18 @@ pub use mux::{Job, JobReply, JobResult, MuxHandle, TrackedRead};
 pub use pinned::Pinned;
 pub use tracking::{Invalidations, Tracking, TrackingMode};
 
+use tracing::Instrument;
+
 use crate::config::{Config, ConfigError};
 use crate::error::UpstreamError;
 use crate::protocol::Proto;
+
+/// The span an upstream connection's work runs in, so its log lines say
+/// which connection: the address, the kind (`mux`, `pinned`, `tracking`)
+/// and the protocol.
+fn span(dialer: &Dialer, kind: &'static str, proto: Proto) -> tracing::Span {
+    tracing::info_span!("upstream", addr = %dialer.addr(), kind, resp = proto.version())
+}
 
 /// Shared view of upstream health, for INFO and for the connection tasks.
 #[derive(Debug)]
@@ -147,7 +156,9 @@ impl Upstream {
 
     /// Open a dedicated connection for a client holding connection state.
     pub async fn pin(&self, proto: Proto) -> Result<Pinned, UpstreamError> {
-        Pinned::connect(&self.dialer, self.state.clone(), proto).await
+        Pinned::connect(&self.dialer, self.state.clone(), proto)
+            .instrument(span(&self.dialer, "pinned", proto))
+            .await
     }
 
     /// Health counters.

@@ -16,6 +16,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::connect::Dialer;
 use super::wire::{write_some, ReplyBuffer};
@@ -132,7 +133,8 @@ const MAX_BATCH: usize = 1 << 20;
 /// Start a multiplexed connection task speaking `proto`.
 pub fn spawn(dialer: Dialer, proto: Proto, state: Arc<UpstreamState>) -> MuxHandle {
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(dialer, proto, state, rx));
+    let span = super::span(&dialer, "mux", proto);
+    tokio::spawn(run(dialer, proto, state, rx).instrument(span));
     MuxHandle { tx }
 }
 

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use redis_protocol::resp3::types::{BytesFrame, Resp3Frame};
 use tokio::io::AsyncWriteExt;
+use tracing::Instrument;
 
 use super::connect::Dialer;
 use super::wire::ReplyBuffer;
@@ -145,7 +146,8 @@ pub const LISTENER_NAME: &str = "respite:tracking";
 /// Start the listener task; it reconnects on its own.
 pub fn spawn(dialer: Dialer, state: Arc<UpstreamState>, sink: Arc<dyn Invalidations>) {
     let _ = state.tracking.sink.set(sink.clone());
-    tokio::spawn(run(dialer, state, sink));
+    let span = super::span(&dialer, "tracking", Proto::Resp3);
+    tokio::spawn(run(dialer, state, sink).instrument(span));
 }
 
 async fn run(dialer: Dialer, state: Arc<UpstreamState>, sink: Arc<dyn Invalidations>) {

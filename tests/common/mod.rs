@@ -300,13 +300,23 @@ impl Proxy {
     /// Start respite with its admin port on `admin` (bound by the caller,
     /// typically to port 0, so no other process can take it meanwhile).
     pub async fn start_with_admin(config: Config, admin: Option<TcpListener>) -> Self {
+        Self::start_full(config, admin, respite::RunOptions::default()).await
+    }
+
+    /// Start respite with `options` (a configuration origin, reloads).
+    pub async fn start_full(
+        config: Config,
+        admin: Option<TcpListener>,
+        options: respite::RunOptions,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(respite::run_with_admin(
+        let task = tokio::spawn(respite::run_full(
             config,
             listener,
             admin,
+            options,
             async move {
                 let _ = rx.await;
             },
@@ -633,6 +643,11 @@ impl RespiteProcess {
     /// Everything the process wrote to stderr so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
+    }
+
+    /// The `--config` file it was started with (when it was given one).
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("respite.toml")
     }
 }
 
