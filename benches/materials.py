@@ -348,6 +348,10 @@ def benches(args) -> list[Bench]:
     hit1 = (material_id(1),)
     hit10 = tuple(material_id(i) for i in range(1, HIT_IDS + 1))
     return [
+        # respite answers PING itself: the loopback round trip every reply
+        # pays, measured in the same run, so hit latencies can be read
+        # against it.
+        Bench("ping_floor", "PING (round-trip floor)", "redis-benchmark", False, ("PING",)),
         Bench("msearch_hit", "MSEARCH hit", "redis-benchmark", False,
               ("MSEARCH", args.query, "LIMIT", "10")),
         Bench("mget_material_1_hit", "MGET.MATERIAL(1) hit", "redis-benchmark", False,
@@ -645,6 +649,8 @@ class Ratio:
         v = self.value
         if not math.isfinite(v):
             return "n/a"
+        if self.op == "info":
+            return "-"
         return "PASS" if (v >= self.bound if self.op == ">=" else v <= self.bound) else "MISS"
 
 
@@ -663,11 +669,13 @@ def ratios(runs: list[Run]) -> list[Ratio]:
     return [
         Ratio("MSEARCH miss p50 / hit p50 (-c 1)", ">=", LATENCY_TARGET,
               per_round(("msearch_miss", 1), ("msearch_hit", 1), "p50_ms")),
-        Ratio("MSEARCH hit rps / miss rps (-c 16)", ">=", LATENCY_TARGET,
+        Ratio("MSEARCH hit p50 / PING p50 (-c 1)", "info", math.nan,
+              per_round(("msearch_hit", 1), ("ping_floor", 1), "p50_ms")),
+        Ratio("MSEARCH hit rps / miss rps (-c 16)", "info", math.nan,
               per_round(("msearch_hit", 16), ("msearch_miss", 16), "rps")),
         Ratio("MGET.MATERIAL(10) hit p50 / MGET(10) hit p50 (-c 1)", "<=", MGET_TARGET,
               per_round(("mget_material_10_hit", 1), ("mget_10_hit", 1), "p50_ms")),
-        Ratio("MGET(10) hit rps / MGET.MATERIAL(10) hit rps (-c 16)", "<=", MGET_TARGET,
+        Ratio("MGET(10) hit rps / MGET.MATERIAL(10) hit rps (-c 16)", "info", math.nan,
               per_round(("mget_10_hit", 16), ("mget_material_10_hit", 16), "rps")),
     ]
 
@@ -727,9 +735,10 @@ def report(args, meta: dict, bench_list: list[Bench], runs: list[Run],
             for b in bench_list if b.client == "redis-benchmark"]
     out += (["```", *cmds, "```"] if md else ["  " + c for c in cmds])
     out += ["", load.render_table(*results_table(bench_list, medians_by(runs)), md), ""]
-    out += [load.heading("targets", md), ""]
+    out += [load.heading("ratios (targets from issue 4; the others for reading)", md), ""]
     headers = ["ratio", "value", "target", "verdict", "per round"]
-    body = [[r.name, load.fmt(r.value, ".2f"), f"{r.op} {r.bound:g}", r.verdict(),
+    body = [[r.name, load.fmt(r.value, ".2f"),
+             "-" if r.op == "info" else f"{r.op} {r.bound:g}", r.verdict(),
              " ".join(load.fmt(v, ".2f") for v in r.per_round)] for r in ratio_list]
     out += [load.render_table(headers, body, md), ""]
     notes = [
