@@ -86,8 +86,6 @@ pub async fn run_with(
     run_full(config, listener, admin, options, shutdown).await
 }
 
-/// [`run`] with the admin port's listener already bound (or none), for
-/// callers that bind port 0 and need to know the port.
 pub async fn run_with_admin(
     config: Config,
     listener: TcpListener,
@@ -117,6 +115,9 @@ pub async fn run_full(
         cache,
         clients: ClientRegistry::default(),
         stats: Stats::default(),
+        commands: command::CommandStats::default(),
+        health: command::health::HealthCache::default(),
+        stats_baseline: command::stats::Baseline::default(),
         started: Instant::now(),
         listen: listener.local_addr()?,
         materials: Arc::new(materials::Materials::new(&config.materials)),
@@ -135,24 +136,47 @@ pub async fn run_full(
             .spawn_lag_probe(mux, std::time::Duration::from_millis(probe));
     }
     let token = CancellationToken::new();
-    tokio::spawn(metrics::upkeep(token.clone()));
-    let admin = admin.map(|a| tokio::spawn(server::admin::serve(ctx.clone(), a, token.clone())));
-    let reload = options
-        .reload
-        .map(|r| tokio::spawn(reload_on(ctx.clone(), r, token.clone())));
+    let c = ctx.clone();
+    let mut tasks = vec![
+        tokio::spawn(metrics::upkeep(token.clone())),
+        tokio::spawn(every(
+            command::info::SAMPLE_EVERY,
+            token.clone(),
+            move || c.stats.sample(),
+        )),
+    ];
+    tasks.extend(admin.map(|a| tokio::spawn(server::admin::serve(ctx.clone(), a, token.clone()))));
+    if let Some(reload) = options.reload {
+        tasks.push(tokio::spawn(reload_on(ctx.clone(), reload, token.clone())));
+    }
     let server = tokio::spawn(server::serve(ctx.clone(), listener, token.clone()));
     shutdown.await;
     token.cancel();
-    if let Err(e) = server.await {
-        tracing::error!(error = %e, "server task failed");
-    }
-    // The admin port holds the server too: it is stopped when run returns.
-    for task in admin.into_iter().chain(reload) {
+    // Every task holding the server ends before run returns, so its stores
+    // are closed by the time the caller goes on.
+    for task in std::iter::once(server).chain(tasks) {
         if let Err(e) = task.await {
-            tracing::error!(error = %e, "admin task failed");
+            tracing::error!(error = %e, "server task failed");
         }
     }
     Ok(())
+}
+
+/// Call `f` every `period` until `stop` is cancelled (a tick that comes
+/// late is skipped, not made up).
+pub(crate) async fn every(
+    period: std::time::Duration,
+    stop: CancellationToken,
+    mut f: impl FnMut(),
+) {
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => f(),
+        }
+    }
 }
 
 /// Reload the configuration on each notification, until shutdown.

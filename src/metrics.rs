@@ -162,22 +162,54 @@ pub const COMMAND_DURATION: Metric = histogram(
     "respite_command_duration_seconds",
     "Command service time in seconds, per command family.",
 );
-/// Replies given per command (`command` = the command table's name),
-/// INFO `# Commandstats` `calls`. Reserved: exported once those counters
-/// are wired.
+/// Replies given per command family (INFO `# Commandstats` `calls`,
+/// summed over the family's commands). `STATS RESET` zeroes it (a
+/// counter reset to Prometheus).
 pub const COMMAND_CALLS: Metric = counter(
     "respite_command_calls_total",
-    "Commands answered, per command.",
+    "Commands answered, per command family.",
 );
-/// Replies that were errors per command (`failed_calls`). Reserved.
+/// Replies that were errors, per command family (`failed_calls`).
 pub const COMMAND_FAILED: Metric = counter(
     "respite_command_failed_calls_total",
-    "Commands answered with an error, per command.",
+    "Commands answered with an error, per command family.",
 );
-/// Commands refused before they ran (`rejected_calls`). Reserved.
+/// Commands refused before they ran, per family (`rejected_calls`).
 pub const COMMAND_REJECTED: Metric = counter(
     "respite_command_rejected_calls_total",
-    "Commands refused before they ran (arity, auth), per command.",
+    "Commands refused before they ran (arity, auth, syntax), per command family.",
+);
+/// Clients waiting on a blocking command (INFO `blocked_clients`).
+pub const CLIENTS_BLOCKED: Metric = gauge(
+    "respite_clients_blocked",
+    "Clients waiting on a blocking command (BLPOP ...).",
+);
+/// Clients tracking keys through respite (INFO `tracking_clients`).
+pub const CLIENTS_TRACKING: Metric = gauge(
+    "respite_clients_tracking",
+    "Clients using client-side caching through respite.",
+);
+/// Bytes in client connections' buffers (INFO `mem_clients_normal`).
+pub const CLIENTS_BUFFERS: Metric = gauge(
+    "respite_clients_buffer_bytes",
+    "Bytes held in client connections' input and output buffers.",
+);
+/// Replies clients wait for from the upstream (INFO `upstream_in_flight`).
+pub const UPSTREAM_IN_FLIGHT: Metric = gauge(
+    "respite_upstream_in_flight",
+    "Replies client connections are waiting for.",
+);
+/// Calls per store (INFO `# Backends` `*_calls`).
+pub const STORE_CALLS: Metric = counter("respite_store_calls_total", "Calls made to each store.");
+/// Failed or timed-out calls per store (INFO `# Backends` `*_errors`).
+pub const STORE_ERRORS: Metric = counter(
+    "respite_store_errors_total",
+    "Store calls that failed or timed out, per store.",
+);
+/// The catalogue's search generation (INFO `materials_generation`).
+pub const MATERIALS_GENERATION: Metric = gauge(
+    "respite_materials_generation",
+    "The search generation last read from the upstream.",
 );
 
 // ----- # Upstream -----------------------------------------------------------
@@ -384,9 +416,18 @@ pub const STORE_DURATION: Metric = histogram(
 );
 
 /// Every metric exported, for HELP lines and for tests that check the
-/// scrape. The reserved `COMMAND_CALLS`, `COMMAND_FAILED` and
-/// `COMMAND_REJECTED` join it once they are exported.
+/// scrape.
 pub const ALL: &[Metric] = &[
+    COMMAND_CALLS,
+    COMMAND_FAILED,
+    COMMAND_REJECTED,
+    CLIENTS_BLOCKED,
+    CLIENTS_TRACKING,
+    CLIENTS_BUFFERS,
+    UPSTREAM_IN_FLIGHT,
+    STORE_CALLS,
+    STORE_ERRORS,
+    MATERIALS_GENERATION,
     BUILD_INFO,
     UPTIME,
     CLIENTS_CONNECTED,
@@ -549,14 +590,7 @@ pub async fn upkeep(shutdown: CancellationToken) {
     let Some(i) = instruments() else {
         return;
     };
-    let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => i.prometheus.run_upkeep(),
-        }
-    }
+    crate::every(UPKEEP_INTERVAL, shutdown, || i.prometheus.run_upkeep()).await;
 }
 
 /// The Prometheus text for `ctx`: ping the catalogue's stores (bounded),
@@ -575,6 +609,8 @@ pub async fn scrape(ctx: &Ctx) -> String {
     export_upstream(ctx);
     export_l1(ctx);
     export_materials(ctx, stores);
+    export_commands(ctx);
+    export_stores();
     i.prometheus.render()
 }
 
@@ -614,6 +650,16 @@ fn export_server(ctx: &Ctx) {
         (CLIENTS_MAX, ctx.config.server.maxclients as f64),
         (CLIENTS_PINNED, count(|c| c.is_pinned())),
         (CLIENTS_PUBSUB, count(|c| c.is_pubsub())),
+        (CLIENTS_BLOCKED, count(|c| c.is_blocked())),
+        (CLIENTS_TRACKING, ctx.cache.clients.count() as f64),
+        (
+            CLIENTS_BUFFERS,
+            clients.iter().map(|c| c.buffers() as f64).sum(),
+        ),
+        (
+            UPSTREAM_IN_FLIGHT,
+            clients.iter().map(|c| c.outstanding() as f64).sum(),
+        ),
         (MEMORY_RSS, crate::command::info::rss_bytes() as f64),
     ]);
 }
@@ -713,10 +759,33 @@ fn export_materials(ctx: &Ctx, stores: Option<[bool; 2]>) {
         (MATERIALS_INVALIDATIONS, get(&c.invalidations)),
         (MATERIALS_COALESCED, open.map_or(0, |cat| cat.coalesced())),
     ]);
-    set_gauges(&[(MATERIALS_OPEN, flag(open.is_some()))]);
+    set_gauges(&[
+        (MATERIALS_OPEN, flag(open.is_some())),
+        (MATERIALS_GENERATION, get(&c.generation) as f64),
+    ]);
     if let Some(up) = stores {
         for (store, up) in ["relational", "vector"].into_iter().zip(up) {
             metrics::gauge!(MATERIALS_STORE_UP.name, "store" => store).set(flag(up));
+        }
+    }
+}
+
+/// `# Commandstats`, summed per command family.
+fn export_commands(ctx: &Ctx) {
+    for (family, c) in ctx.commands.families() {
+        metrics::counter!(COMMAND_CALLS.name, "family" => family).absolute(c.calls);
+        metrics::counter!(COMMAND_FAILED.name, "family" => family).absolute(c.failed);
+        metrics::counter!(COMMAND_REJECTED.name, "family" => family).absolute(c.rejected);
+    }
+}
+
+/// `# Backends`: calls and errors of every store called so far.
+fn export_stores() {
+    for store in crate::store::health::STORES {
+        let b = crate::store::health::snapshot(store);
+        if b.calls > 0 {
+            metrics::counter!(STORE_CALLS.name, "store" => store).absolute(b.calls);
+            metrics::counter!(STORE_ERRORS.name, "store" => store).absolute(b.errors);
         }
     }
 }

@@ -111,8 +111,11 @@ async fn counters_move_with_traffic_and_the_text_is_strict() {
         count(&after, m::COMMAND_DURATION, &[("family", g.as_str())]);
     }
     let string = [("family", "string")];
-    let strings = count(&after, m::COMMAND_DURATION, &string);
-    eprintln!("respite_command_duration_seconds_count{{family=\"string\"}} = {strings}");
+    assert!(
+        count(&after, m::COMMAND_DURATION, &string) > count(&before, m::COMMAND_DURATION, &string),
+        "GET and SET were timed under their family"
+    );
+    assert!(after.value(m::COMMAND_CALLS.name, &string) >= 2.0);
 
     assert_declared(&after);
     assert_no_key_labels(&after);

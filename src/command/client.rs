@@ -36,6 +36,12 @@ pub struct ClientEntry {
     flags: AtomicU8,
     /// Milliseconds since `created` of the last command.
     last_ms: AtomicU64,
+    /// Blocking commands (BLPOP …) waiting for their reply.
+    blocked: AtomicU32,
+    /// Bytes held in the connection's input and output buffers.
+    buffers: AtomicU64,
+    /// Commands whose replies the connection is waiting for.
+    outstanding: AtomicU64,
 }
 
 const FLAG_MULTI: u8 = 1;
@@ -68,6 +74,40 @@ impl ClientEntry {
             f |= FLAG_PINNED;
         }
         self.flags.store(f, Ordering::Relaxed);
+    }
+
+    /// A blocking command was sent (`true`) or answered (`false`).
+    pub fn block(&self, on: bool) {
+        if on {
+            self.blocked.fetch_add(1, Ordering::Relaxed);
+        } else {
+            let _ = self
+                .blocked
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        }
+    }
+
+    /// Whether a blocking command is waiting (INFO `blocked_clients`).
+    pub fn is_blocked(&self) -> bool {
+        self.blocked.load(Ordering::Relaxed) > 0
+    }
+
+    /// Publish the connection's buffer sizes (INFO `mem_clients_normal`)
+    /// and how many replies it waits for (INFO `upstream_in_flight`).
+    pub fn publish(&self, buffers: usize, outstanding: usize) {
+        self.buffers.store(buffers as u64, Ordering::Relaxed);
+        self.outstanding
+            .store(outstanding as u64, Ordering::Relaxed);
+    }
+
+    /// Replies the connection waits for, as last published.
+    pub fn outstanding(&self) -> u64 {
+        self.outstanding.load(Ordering::Relaxed)
+    }
+
+    /// Bytes in the connection's buffers, as last published.
+    pub fn buffers(&self) -> u64 {
+        self.buffers.load(Ordering::Relaxed)
     }
 
     /// Set or clear the name.
@@ -159,6 +199,9 @@ impl ClientRegistry {
             resp: AtomicU8::new(2),
             flags: AtomicU8::new(0),
             last_ms: AtomicU64::new(0),
+            blocked: AtomicU32::new(0),
+            buffers: AtomicU64::new(0),
+            outstanding: AtomicU64::new(0),
         });
         self.clients.insert(id, entry.clone());
         entry

@@ -7,8 +7,8 @@ use bytes::Bytes;
 use super::session::Session;
 use super::table::CommandSpec;
 use super::{
-    admin, client, forward, info, is_subscription, materials, on_pinned, pin, subscription, Ctx,
-    Expect, Outcome,
+    admin, client, forward, health, info, is_subscription, materials, on_pinned, pin, stats,
+    subscription, Ctx, Expect, Outcome,
 };
 use crate::error::ReplyError;
 use crate::protocol::encode::ReplyWriter;
@@ -46,6 +46,15 @@ pub fn run(
         b"SELECT" => select(ctx, s, argv, w)?,
         // Inside MULTI Redis queues everything (+QUEUED) and runs it at EXEC.
         b"INFO" | b"CLIENT" if s.pin.multi => pinned_forward(s),
+        b"INFO"
+            if argv
+                .get(1)
+                .is_some_and(|a| a.eq_ignore_ascii_case(info::UPSTREAM_SERVER)) =>
+        {
+            info::upstream_server(s, argv)
+        }
+        b"HEALTH" if !s.pin.multi => health::run(argv, s.proto)?,
+        b"STATS" if !s.pin.multi => stats::run(ctx, argv, s.proto)?,
         b"INFO" => {
             info::run(ctx, argv.get(1..).unwrap_or_default(), w);
             Outcome::Replied

@@ -29,6 +29,19 @@ pub type TaskFuture = Pin<Box<dyn Future<Output = Bytes> + Send>>;
 /// context.
 pub struct Task(pub Box<dyn FnOnce(Arc<Ctx>) -> TaskFuture + Send>);
 
+impl Task {
+    /// Work that needs only the shared context and yields the encoded reply.
+    pub fn new<F, Fut>(f: F) -> Task
+    where
+        F: FnOnce(Arc<Ctx>) -> Fut + Send + 'static,
+        Fut: Future<Output = Bytes> + Send + 'static,
+    {
+        Task(Box::new(move |ctx: Arc<Ctx>| -> TaskFuture {
+            Box::pin(f(ctx))
+        }))
+    }
+}
+
 impl std::fmt::Debug for Task {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Task")
@@ -160,18 +173,16 @@ where
     F: FnOnce(Arc<Catalogue>, Arc<Ctx>) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Bytes, crate::materials::MaterialsError>> + Send + 'static,
 {
-    Outcome::Task(Task(Box::new(move |ctx: Arc<Ctx>| {
-        Box::pin(async move {
-            match f(cat, ctx).await {
-                Ok(b) => b,
-                Err(e) => {
-                    let mut out = BytesMut::new();
-                    encode::error(&mut out, &ReplyError::from(e).line());
-                    out.freeze()
-                }
+    Outcome::Task(Task::new(move |ctx: Arc<Ctx>| async move {
+        match f(cat, ctx).await {
+            Ok(b) => b,
+            Err(e) => {
+                let mut out = BytesMut::new();
+                encode::error(&mut out, &ReplyError::from(e).line());
+                out.freeze()
             }
-        })
-    })))
+        }
+    }))
 }
 
 /// An argument as text, or a clear error naming what it is.

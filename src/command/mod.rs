@@ -9,11 +9,14 @@
 pub mod admin;
 pub mod cache;
 pub mod client;
+pub mod cmdstats;
 pub mod connection;
+pub mod health;
 pub mod info;
 pub mod materials;
 pub mod session;
 pub mod slowlog;
+pub mod stats;
 pub mod table;
 pub mod tracking;
 
@@ -29,9 +32,10 @@ use crate::protocol::{Proto, Request};
 use crate::upstream::Upstream;
 pub use cache::{CacheLayer, CacheRead, WriteEffect};
 pub use client::ClientRegistry;
+pub use cmdstats::CommandStats;
 pub use info::Stats;
 pub use session::{PinState, Session};
-use table::{CommandSpec, Flags};
+use table::{CmdId, CommandSpec, Flags};
 
 /// The Redis version respite reports in HELLO and INFO: the command set it
 /// understands.
@@ -65,12 +69,37 @@ pub struct Ctx {
     pub listen: SocketAddr,
     /// The materials catalogue.
     pub materials: std::sync::Arc<crate::materials::Materials>,
+    /// Counters per command (`# Commandstats`, STATS per family).
+    pub commands: CommandStats,
+    /// The last HEALTH check, kept for the health TTL.
+    pub health: health::HealthCache,
+    /// Where STATS counts from (the last `STATS RESET`).
+    pub stats_baseline: stats::Baseline,
 }
 
 impl Ctx {
     /// Whether clients must authenticate (some user is configured).
     pub fn auth_required(&self) -> bool {
         !self.config.auth.users.is_empty()
+    }
+
+    /// A command's reply is known, `usec` after respite read it: count it
+    /// (calls, time, failures, its family's latency histogram) and log it
+    /// if slow. `request` gives the request as read; it is only looked at
+    /// when the command goes to the slow log.
+    pub fn observe(
+        &self,
+        cmd: CmdId,
+        usec: u64,
+        failed: bool,
+        client: &client::ClientEntry,
+        request: impl FnOnce() -> Bytes,
+    ) {
+        self.commands.record(cmd, usec, failed);
+        if let Some(spec) = table::by_id(cmd) {
+            crate::metrics::record_command(spec.group, usec as f64 / 1e6);
+        }
+        self.slowlog.record_request(usec, request, client);
     }
 }
 
@@ -130,6 +159,10 @@ pub fn dispatch(ctx: &Ctx, s: &mut Session, req: &Request, w: &mut ReplyWriter) 
     match route(ctx, s, req, w) {
         Ok(outcome) => outcome,
         Err(e) => {
+            // Refused before it ran: counted as rejected, not as a call.
+            if let Some(id) = s.cmd.take() {
+                ctx.commands.reject(id);
+            }
             w.error(&e.line());
             Outcome::Replied
         }
@@ -145,7 +178,9 @@ fn route(
     let argv = &req.argv;
     let mut buf = [0u8; NAME_MAX];
     let name = upper_name(req.name(), &mut buf);
-    let spec = table::lookup(argv);
+    let found = table::lookup_id(argv);
+    s.cmd = found.map(|(id, _)| id);
+    let spec = found.map(|(_, spec)| spec);
     if !s.authenticated && !matches!(name, b"AUTH" | b"HELLO" | b"QUIT") {
         return Err(ReplyError::NoAuth);
     }

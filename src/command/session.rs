@@ -67,6 +67,9 @@ pub struct Session {
     /// Catalogue commands of this client still running: while any is, a
     /// later one may not answer from L1 (it could overtake a write).
     pub materials_pending: usize,
+    /// The command being dispatched (for per-command counters); `None` for
+    /// a name the table does not know, or once it was counted as rejected.
+    pub cmd: Option<super::table::CmdId>,
 }
 
 impl Session {
@@ -84,6 +87,7 @@ impl Session {
             client_tracking: false,
             push_tx: None,
             materials_pending: 0,
+            cmd: None,
         }
     }
 

@@ -968,7 +968,11 @@ fn xread_blocks(argv: &[Bytes], group: bool) -> bool {
 /// does); when argv has no subcommand or it is unknown, returns the
 /// container spec.
 pub fn lookup(argv: &[Bytes]) -> Option<&'static CommandSpec> {
-    let top = find_top(argv.first()?)?;
+    lookup_id(argv).map(|(_, spec)| spec)
+}
+
+/// The spec for argv whose name is the top-level command `top`.
+fn resolve(top: usize, argv: &[Bytes]) -> Option<&'static CommandSpec> {
     let cmd = COMMANDS.get(top)?;
     if cmd.subcommands.is_empty() {
         return Some(cmd);
@@ -977,6 +981,22 @@ pub fn lookup(argv: &[Bytes]) -> Option<&'static CommandSpec> {
         Some(sub) => Some(find_sub(top, cmd, sub).unwrap_or(cmd)),
         None => Some(cmd),
     }
+}
+
+/// A top-level command's position in the table: a dense id for counters
+/// kept per command (INFO's `# Commandstats`).
+pub type CmdId = u16;
+
+/// [`lookup`], also giving the top-level command's [`CmdId`] (a
+/// subcommand counts under its container, as `cmdstat_client` does).
+pub fn lookup_id(argv: &[Bytes]) -> Option<(CmdId, &'static CommandSpec)> {
+    let top = find_top(argv.first()?)?;
+    Some((top as CmdId, resolve(top, argv)?))
+}
+
+/// The top-level command with this id.
+pub fn by_id(id: CmdId) -> Option<&'static CommandSpec> {
+    COMMANDS.get(usize::from(id))
 }
 
 /// Look up by the command name alone (top-level), case-insensitive.
@@ -1335,11 +1355,11 @@ mod rows {
         c("getrange", 4, "readonly", String, &[ks("RO access", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("getset", 3, "write denyoom fast", String, &[ks("RW access update", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("hdel", -3, "write fast", Hash, &[ks("RW delete", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
+        c("health", -1, "loading stale fast", Respite, &[], NO_SUBCOMMANDS),
         c("hello", -1, "noscript loading stale fast no_auth allow_busy", Connection, &[], NO_SUBCOMMANDS),
         c("hexists", 3, "readonly fast", Hash, &[ks("RO", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("hget", 3, "readonly fast", Hash, &[ks("RO access", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("hgetall", 2, "readonly nondeterministic_output_order", Hash, &[ks("RO access", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
-        c("health", -1, "loading stale fast", Respite, &[], NO_SUBCOMMANDS),
         c("hincrby", 4, "write denyoom fast", Hash, &[ks("RW access update", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("hincrbyfloat", 4, "write denyoom fast", Hash, &[ks("RW access update", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),
         c("hkeys", 2, "readonly nondeterministic_output_order", Hash, &[ks("RO access", idx(1), range(0, 1, 0))], NO_SUBCOMMANDS),

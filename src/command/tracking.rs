@@ -54,6 +54,12 @@ impl ClientTracking {
         self.active.load(Ordering::Relaxed) > 0
     }
 
+    /// How many clients are tracking through respite (INFO
+    /// `tracking_clients`).
+    pub fn count(&self) -> usize {
+        self.clients.len()
+    }
+
     /// Client `id` is about to read `key`.
     pub fn remember(&self, id: u64, key: &Bytes) {
         if self.by_key.len() >= MAX_KEYS {

@@ -77,6 +77,18 @@ pub struct RelationalConfig {
     pub max_connections: u32,
 }
 
+impl RelationalConfig {
+    /// The store the URL names: `postgres` or `sqlite` (what HEALTH and
+    /// INFO call it before it is open).
+    pub fn kind(&self) -> &'static str {
+        if self.url.starts_with("postgres") {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+}
+
 impl Default for RelationalConfig {
     fn default() -> Self {
         RelationalConfig {
@@ -111,6 +123,16 @@ pub struct VectorConfig {
     pub collection: String,
     /// Qdrant API key ("" = none).
     pub api_key: String,
+}
+
+impl VectorConfig {
+    /// The store's name: `qdrant-edge` or `qdrant`.
+    pub fn kind(&self) -> &'static str {
+        match self.backend {
+            VectorBackend::Edge => "qdrant-edge",
+            VectorBackend::Qdrant => "qdrant",
+        }
+    }
 }
 
 impl Default for VectorConfig {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::error::UpstreamError;
 use crate::protocol::reply::split_frames;
@@ -67,14 +67,8 @@ impl L2 {
     /// Send a job on one of the pooled RESP2 connections (rotating), and
     /// wait for its replies.
     async fn call(&self, up: &Upstream, payload: Bytes, count: u32) -> JobResult {
-        let (tx, mut rx) = mpsc::unbounded_channel();
         let id = self.next.fetch_add(1, Ordering::Relaxed) as u64;
-        up.mux(Proto::Resp2, id).send(Job {
-            payload,
-            count,
-            reply_to: JobReply::Client(tx),
-        });
-        rx.recv().await.unwrap_or_else(|| Err(gone()))
+        up.call(Proto::Resp2, id, payload, count).await
     }
 
     /// `MGET` of `keys` that Redis tracks, with each key's `PTTL`.

@@ -67,6 +67,11 @@ impl Materials {
         }
     }
 
+    /// Whether the catalogue is configured on (`materials.enabled`).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// The open catalogue, or why there is none.
     pub fn get(&self) -> Result<&Arc<Catalogue>, MaterialsError> {
         if !self.enabled {

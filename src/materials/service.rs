@@ -59,6 +59,8 @@ pub struct Counters {
     pub writes: AtomicU64,
     /// Keys dropped by writes and MINVALIDATE.
     pub invalidations: AtomicU64,
+    /// The search generation as last read from the upstream (INFO).
+    pub generation: AtomicU64,
 }
 
 /// The catalogue's cache lifetimes, in seconds. `materials.*_ttl_secs` are
@@ -304,6 +306,7 @@ impl Catalogue {
             .as_deref()
             .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
             .unwrap_or(0);
+        self.counters.generation.store(g, Ordering::Relaxed);
         let info = read_info(&read, 0);
         let text = Bytes::from(g.to_string());
         t.cache.fill_derived(&key, GEN_VARIANT, text, info, ticket);

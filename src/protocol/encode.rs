@@ -148,6 +148,64 @@ impl<'a> ReplyWriter<'a> {
     pub fn key(&mut self, k: &str) {
         bulk(self.out, k.as_bytes());
     }
+
+    /// A boolean: RESP3 `#t`/`#f`, the integer 1/0 in RESP2.
+    pub fn boolean(&mut self, b: bool) {
+        match self.proto {
+            Proto::Resp2 => self.int(i64::from(b)),
+            Proto::Resp3 => self.out.put_slice(if b { b"#t\r\n" } else { b"#f\r\n" }),
+        }
+    }
+
+    /// A whole [`Value`] tree.
+    pub fn value(&mut self, v: &Value) {
+        match v {
+            Value::Map(pairs) => {
+                self.map(pairs.len());
+                for (k, v) in pairs {
+                    self.key(k);
+                    self.value(v);
+                }
+            }
+            Value::Text(t) => self.bulk(t.as_bytes()),
+            Value::Int(n) => self.int(*n),
+            Value::Float(x) => self.double(*x),
+            Value::Bool(b) => self.boolean(*b),
+        }
+    }
+}
+
+/// A structured reply built before it is written (STATS, HEALTH): maps
+/// become RESP3 maps, or flat arrays in RESP2.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// Ordered key/value pairs.
+    Map(Vec<(String, Value)>),
+    /// A string.
+    Text(String),
+    /// An integer.
+    Int(i64),
+    /// A double.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl Value {
+    /// A map from pairs with `&str` keys.
+    pub fn map<K: Into<String>>(pairs: impl IntoIterator<Item = (K, Value)>) -> Value {
+        Value::Map(pairs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+
+    /// A counter as an integer (saturating above `i64::MAX`).
+    pub fn count(n: u64) -> Value {
+        Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+
+    /// A string value.
+    pub fn text(s: impl Into<String>) -> Value {
+        Value::Text(s.into())
+    }
 }
 
 #[cfg(test)]
@@ -175,5 +233,23 @@ mod tests {
             &out[..],
             b"%1\r\n$1\r\na\r\n_\r\n=6\r\ntxt:hi\r\n-ERR bad  thing\r\n,1.5\r\n"
         );
+    }
+
+    #[test]
+    fn writes_value_trees() {
+        let v = Value::map([
+            ("ok", Value::Bool(true)),
+            ("n", Value::count(3)),
+            ("m", Value::map([("s", Value::text("x"))])),
+        ]);
+        let mut out = BytesMut::new();
+        ReplyWriter::new(&mut out, Proto::Resp3).value(&v);
+        assert_eq!(
+            &out[..],
+            b"%3\r\n$2\r\nok\r\n#t\r\n$1\r\nn\r\n:3\r\n$1\r\nm\r\n%1\r\n$1\r\ns\r\n$1\r\nx\r\n"
+        );
+        let mut out = BytesMut::new();
+        ReplyWriter::new(&mut out, Proto::Resp2).value(&v);
+        assert!(out.starts_with(b"*6\r\n$2\r\nok\r\n:1\r\n"));
     }
 }

@@ -179,21 +179,25 @@ fn length(buf: &[u8], at: usize) -> Result<Option<(i64, usize)>, ProtocolError> 
     }
 }
 
+/// Consecutive complete frames of `bytes` (the replies of a pipelined
+/// job) as (start, length, kind); stops at the first incomplete or
+/// malformed one.
+pub fn frames(bytes: &[u8]) -> impl Iterator<Item = (usize, usize, ReplyKind)> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let (len, kind) = ReplyScanner::new().scan(bytes.get(at..)?).ok()??;
+        let start = at;
+        at += len;
+        Some((start, len, kind))
+    })
+}
+
 /// Split consecutive complete frames (the replies of a pipelined job);
 /// stops at the first incomplete or malformed one.
 pub fn split_frames(bytes: &Bytes) -> Vec<Bytes> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        match ReplyScanner::new().scan(&bytes[at..]) {
-            Ok(Some((len, _))) => {
-                out.push(bytes.slice(at..at + len));
-                at += len;
-            }
-            _ => break,
-        }
-    }
-    out
+    frames(bytes)
+        .map(|(at, len, _)| bytes.slice(at..at + len))
+        .collect()
 }
 
 #[cfg(test)]

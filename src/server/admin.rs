@@ -1,8 +1,7 @@
 //! The admin HTTP port: `/metrics` (Prometheus), `/health` (alive) and
-//! `/ready` (upstream reachable). A deliberately tiny HTTP/1.0 responder:
+//! `/ready` (upstream and stores reachable). A deliberately tiny HTTP/1.0 responder:
 //! one request per connection, bounded request size and time.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,7 +46,8 @@ async fn respond(ctx: Arc<Ctx>, mut sock: TcpStream) {
     let path = request.split_whitespace().nth(1).unwrap_or("/");
     let (status, body) = match path {
         "/metrics" => ("200 OK", crate::metrics::scrape(&ctx).await),
-        _ => route(&ctx, path),
+        "/ready" => ready(&ctx).await,
+        _ => route(path),
     };
     let head = format!(
         "HTTP/1.0 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -57,14 +57,29 @@ async fn respond(ctx: Arc<Ctx>, mut sock: TcpStream) {
     let _ = sock.write_all(body.as_bytes()).await;
 }
 
-/// Every path but `/metrics` (which is async: it pings the stores).
-fn route(ctx: &Ctx, path: &str) -> (&'static str, String) {
+/// `/ready`: 200 when the upstream and every configured store answer (the
+/// HEALTH check; a kept one only if under a second old, so an outage shows
+/// at the next probe), else 503 naming what is down.
+async fn ready(ctx: &Ctx) -> (&'static str, String) {
+    use crate::command::health;
+    let max_age = health::health_ttl(ctx).min(Duration::from_secs(1));
+    let (report, _) = health::check(ctx, max_age).await;
+    if report.ready() {
+        return ("200 OK", "ready\n".into());
+    }
+    let down: Vec<String> = report
+        .components
+        .iter()
+        .filter(|c| c.status == crate::command::health::Status::Down)
+        .map(|c| format!("{} down: {}\n", c.name, c.detail))
+        .collect();
+    ("503 Service Unavailable", down.concat())
+}
+
+/// Every path but `/metrics` and `/ready` (which are async: they probe).
+fn route(path: &str) -> (&'static str, String) {
     match path {
         "/health" => ("200 OK", "ok\n".into()),
-        "/ready" if ctx.upstream.state().connected.load(Ordering::Relaxed) > 0 => {
-            ("200 OK", "ready\n".into())
-        }
-        "/ready" => ("503 Service Unavailable", "upstream unavailable\n".into()),
         _ => ("404 Not Found", "not found\n".into()),
     }
 }

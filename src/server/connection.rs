@@ -22,10 +22,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::command::cache::{self, Miss};
+use crate::command::table::{self, CmdId};
 use crate::command::{self, CacheRead, Ctx, Expect, Outcome, Session, WriteEffect};
 use crate::config::LimitsConfig;
 use crate::error::{ReplyError, UpstreamError};
 use crate::protocol::encode::{self, ReplyWriter};
+use crate::protocol::reply;
 use crate::protocol::{Limits, ReplyKind, Request, RequestParser};
 use crate::upstream::wire::write_some;
 use crate::upstream::{Job, JobReply, JobResult, MuxHandle, Pinned};
@@ -45,17 +47,60 @@ enum Slot {
     Ready(Bytes),
     /// The replies to a job of this many commands on the multiplexed
     /// connection, and what its writes do to L1 before they are written.
-    Mux(u32, WriteEffect),
-    /// One reply from the dedicated connection, and its effect on L1.
-    Pinned(WriteEffect),
+    Mux(u32, WriteEffect, Sent),
+    /// One reply from the dedicated connection, its effect on L1, and
+    /// whether the command blocks (BLPOP …) until it arrives.
+    Pinned(WriteEffect, Sent, bool),
     /// The reply to a miss that coalesced onto an identical one in flight.
-    Flight(u64),
+    Flight(u64, Sent),
     /// The reply of a catalogue command running as a task.
-    Task(u64),
+    Task(u64, Sent),
     /// From here on, everything the dedicated connection sends.
     Stream,
     /// Close after everything before this is written.
     Close,
+}
+
+/// A command being carried out, for per-command statistics.
+#[derive(Debug)]
+struct Current {
+    cmd: CmdId,
+    /// When respite read it.
+    started: Instant,
+    /// The request, for the slow log.
+    raw: Bytes,
+}
+
+/// The commands a reply slot stands for, in order.
+#[derive(Debug, Default)]
+enum Sent {
+    /// None the table knows.
+    #[default]
+    None,
+    One(Current),
+    Many(Vec<Current>),
+}
+
+impl Sent {
+    fn of(current: Option<Current>) -> Sent {
+        current.map_or(Sent::None, Sent::One)
+    }
+
+    fn from_batch(mut cmds: Vec<Current>) -> Sent {
+        match cmds.len() {
+            0 => Sent::None,
+            1 => Sent::of(cmds.pop()),
+            _ => Sent::Many(cmds),
+        }
+    }
+
+    fn into_vec(self) -> Vec<Current> {
+        match self {
+            Sent::None => Vec::new(),
+            Sent::One(c) => vec![c],
+            Sent::Many(v) => v,
+        }
+    }
 }
 
 /// A request that cannot go on until every outstanding reply has arrived.
@@ -65,7 +110,7 @@ enum Held {
     Dispatch(Request),
     /// Dispatched; must be sent on the other upstream connection than the
     /// outstanding commands, so it waits to keep execution order.
-    Send(Request, bool, Expect, WriteEffect),
+    Send(Request, bool, Expect, WriteEffect, Option<Current>),
 }
 
 /// Why the loop stopped waiting.
@@ -105,6 +150,13 @@ pub struct Connection {
     batch_count: u32,
     /// What the writes in `batch` do to L1.
     batch_effect: WriteEffect,
+    /// The commands in `batch`.
+    batch_cmds: Vec<Current>,
+    /// The command being dispatched, until a reply slot takes it or it is
+    /// counted as answered at once.
+    current: Option<Current>,
+    /// When the requests being processed were read.
+    read_at: Instant,
     /// Outstanding slots that hold writes (L1 must not answer meanwhile).
     writes_outstanding: usize,
     flight_tx: mpsc::UnboundedSender<(u64, JobResult)>,
@@ -168,6 +220,9 @@ impl Connection {
             batch: BytesMut::new(),
             batch_count: 0,
             batch_effect: WriteEffect::None,
+            batch_cmds: Vec::new(),
+            current: None,
+            read_at: Instant::now(),
             writes_outstanding: 0,
             flight_tx,
             flight_rx,
@@ -340,12 +395,17 @@ impl Connection {
         if self.rbuf.is_empty() && self.rbuf.capacity() > KEEP_CAPACITY {
             self.rbuf = BytesMut::with_capacity(READ_CHUNK);
         }
+        let held = self.out.capacity() + self.rbuf.capacity() + self.batch.capacity();
+        self.session.entry.publish(held, self.outstanding);
         Ok(())
     }
 
     /// Parse and dispatch buffered requests while limits allow.
     async fn process_input(&mut self) {
         let mut processed = 0u64;
+        if !self.rbuf.is_empty() {
+            self.read_at = Instant::now();
+        }
         while !self.closing {
             if !self.release_held().await {
                 break;
@@ -382,8 +442,10 @@ impl Connection {
         }
         match self.held.take() {
             Some(Held::Dispatch(req)) => self.dispatch(req).await,
-            Some(Held::Send(req, pinned, expect, effect)) => {
-                self.send(req, pinned, expect, effect).await
+            Some(Held::Send(req, pinned, expect, effect, current)) => {
+                self.current = current;
+                self.send(req, pinned, expect, effect).await;
+                self.finish_now(false);
             }
             None => {}
         }
@@ -402,6 +464,12 @@ impl Connection {
     async fn dispatch(&mut self, req: Request) {
         let mut w = ReplyWriter::new(&mut self.scratch, self.session.proto);
         let outcome = command::dispatch(&self.ctx, &mut self.session, &req, &mut w);
+        self.current = self.session.cmd.take().map(|cmd| Current {
+            cmd,
+            started: self.read_at,
+            raw: req.raw.clone(),
+        });
+        let failed = matches!(self.scratch.first(), Some(b'-' | b'!'));
         match outcome {
             Outcome::Replied => self.emit_local(),
             Outcome::Quit => {
@@ -441,6 +509,21 @@ impl Connection {
             Outcome::TrackedRead(keys) => self.read_tracked(req, &keys),
             Outcome::Task(task) => self.spawn_task(task),
         }
+        self.finish_now(failed);
+    }
+
+    /// Count the current command as answered now, unless a reply slot took
+    /// it (its reply is counted when it arrives).
+    fn finish_now(&mut self, failed: bool) {
+        if let Some(c) = self.current.take() {
+            self.observe(c, Instant::now(), failed);
+        }
+    }
+
+    fn observe(&self, c: Current, now: Instant, failed: bool) {
+        let usec = now.saturating_duration_since(c.started).as_micros() as u64;
+        self.ctx
+            .observe(c.cmd, usec, failed, &self.session.entry, || c.raw);
     }
 
     /// Run a catalogue command after this client's previous one; its reply
@@ -448,7 +531,8 @@ impl Connection {
     fn spawn_task(&mut self, task: command::materials::Task) {
         self.next_flight += 1;
         let id = self.next_flight;
-        self.await_reply(Slot::Task(id));
+        let sent = Sent::of(self.current.take());
+        self.await_reply(Slot::Task(id, sent));
         self.session.materials_pending += 1;
         let before = self.task_chain.take();
         let (done_tx, done_rx) = oneshot::channel();
@@ -488,7 +572,9 @@ impl Connection {
             self.ctx.cache.clients.remember(self.session.id(), key);
         }
         if self.switches_connection(false) {
-            // Dispatched again once the dedicated connection's replies are in.
+            // Dispatched again once the dedicated connection's replies are
+            // in (and counted then).
+            self.current = None;
             self.held = Some(Held::Dispatch(req));
             return;
         }
@@ -512,7 +598,8 @@ impl Connection {
 
     /// Send one job of its own on the multiplexed connection, after the batch.
     fn send_job(&mut self, job: Job) {
-        self.await_reply(Slot::Mux(1, WriteEffect::None));
+        let sent = Sent::of(self.current.take());
+        self.await_reply(Slot::Mux(1, WriteEffect::None, sent));
         self.mux.send(job);
     }
 
@@ -520,7 +607,8 @@ impl Connection {
     async fn forward(&mut self, req: Request, pinned: bool, expect: Expect, effect: WriteEffect) {
         if self.switches_connection(pinned) {
             self.flush_batch();
-            self.held = Some(Held::Send(req, pinned, expect, effect));
+            let current = self.current.take();
+            self.held = Some(Held::Send(req, pinned, expect, effect, current));
         } else {
             self.send(req, pinned, expect, effect).await;
         }
@@ -562,7 +650,10 @@ impl Connection {
             &mut self.next_flight,
         ) {
             Miss::Lead(job) => self.send_job(job),
-            Miss::Wait(id) => self.await_reply(Slot::Flight(id)),
+            Miss::Wait(id) => {
+                let sent = Sent::of(self.current.take());
+                self.await_reply(Slot::Flight(id, sent))
+            }
         }
     }
 
@@ -592,6 +683,7 @@ impl Connection {
             self.batch_effect.merge(effect);
             self.batch.extend_from_slice(&req.raw);
             self.batch_count += 1;
+            self.batch_cmds.extend(self.current.take());
             self.outstanding += 1;
             if self.batch.len() >= BATCH_BYTES {
                 self.flush_batch();
@@ -615,7 +707,15 @@ impl Connection {
                 if effect.is_write() {
                     self.writes_outstanding += 1;
                 }
-                self.push_slot(Slot::Pinned(effect));
+                let blocking = self
+                    .current
+                    .as_ref()
+                    .is_some_and(|c| table::by_id(c.cmd).is_some_and(|sp| sp.blocks(&req.argv)));
+                if blocking {
+                    self.session.entry.block(true);
+                }
+                let sent = Sent::of(self.current.take());
+                self.push_slot(Slot::Pinned(effect, sent, blocking));
             }
             Expect::Pushes => {}
             Expect::Stream => {
@@ -658,10 +758,15 @@ impl Connection {
         tracing::warn!(client = self.session.id(), error = %e, "dedicated upstream connection lost");
         let line = ReplyError::Upstream(e).line();
         let mut errors = 0;
+        let mut lost = Vec::new();
         for slot in self.slots.iter_mut() {
-            if let Slot::Pinned(effect) = slot {
+            if let Slot::Pinned(effect, sent, blocking) = slot {
                 // The write may or may not have run: drop its keys anyway.
                 self.ctx.cache.apply_write(effect);
+                if *blocking {
+                    self.session.entry.block(false);
+                }
+                lost.push(std::mem::take(sent));
                 if effect.is_write() {
                     self.writes_outstanding -= 1.min(self.writes_outstanding);
                 }
@@ -670,6 +775,9 @@ impl Connection {
                 *slot = Slot::Ready(b.freeze());
                 errors += 1;
             }
+        }
+        for sent in lost {
+            self.observe_failed(sent);
         }
         self.outstanding -= errors.min(self.outstanding);
         self.drop_pinned();
@@ -702,7 +810,8 @@ impl Connection {
         if effect.is_write() {
             self.writes_outstanding += 1;
         }
-        self.push_slot(Slot::Mux(self.batch_count, effect));
+        let sent = Sent::from_batch(std::mem::take(&mut self.batch_cmds));
+        self.push_slot(Slot::Mux(self.batch_count, effect, sent));
         self.batch_count = 0;
         self.mux.send(job);
     }
@@ -773,8 +882,8 @@ impl Connection {
         match self.slots.front()? {
             Slot::Ready(b) => Some(Ok(b.clone())),
             Slot::Mux(..) => self.mux_done.pop_front(),
-            Slot::Pinned(_) => self.pinned_frames.pop_front().map(Ok),
-            Slot::Flight(id) | Slot::Task(id) => self.flight_done.remove(id),
+            Slot::Pinned(..) => self.pinned_frames.pop_front().map(Ok),
+            Slot::Flight(id, _) | Slot::Task(id, _) => self.flight_done.remove(id),
             Slot::Stream | Slot::Close => None,
         }
     }
@@ -782,17 +891,23 @@ impl Connection {
     /// A slot's reply arrived: apply its writes to L1 first (read-your-writes),
     /// then write the reply, or one error per command it stood for.
     fn complete(&mut self, slot: Slot, result: JobResult) {
-        let pinned = matches!(slot, Slot::Pinned(_));
-        let (count, effect) = match slot {
-            Slot::Mux(n, effect) => (n as usize, effect),
-            Slot::Pinned(effect) => (1, effect),
-            Slot::Flight(_) => (1, WriteEffect::None),
-            Slot::Task(_) => {
-                self.session.materials_pending -= 1.min(self.session.materials_pending);
-                (1, WriteEffect::None)
+        let pinned = matches!(slot, Slot::Pinned(..));
+        let (count, effect, sent) = match slot {
+            Slot::Mux(n, effect, sent) => (n as usize, effect, sent),
+            Slot::Pinned(effect, sent, blocking) => {
+                if blocking {
+                    self.session.entry.block(false);
+                }
+                (1, effect, sent)
             }
-            _ => (0, WriteEffect::None),
+            Slot::Flight(_, sent) => (1, WriteEffect::None, sent),
+            Slot::Task(_, sent) => {
+                self.session.materials_pending -= 1.min(self.session.materials_pending);
+                (1, WriteEffect::None, sent)
+            }
+            _ => (0, WriteEffect::None, Sent::None),
         };
+        self.observe_replies(sent, &result);
         if effect.is_write() {
             self.ctx.cache.apply_write(&effect);
             self.writes_outstanding -= 1.min(self.writes_outstanding);
@@ -811,6 +926,32 @@ impl Connection {
                     encode::error(&mut self.out, &line);
                 }
             }
+        }
+    }
+
+    /// Count the commands behind a slot whose replies arrived: each failed
+    /// if its reply is an error (or none came).
+    fn observe_replies(&self, sent: Sent, result: &JobResult) {
+        let now = Instant::now();
+        match (sent, result) {
+            (Sent::None, _) => {}
+            (Sent::One(c), Ok(b)) => self.observe(c, now, matches!(b.first(), Some(b'-' | b'!'))),
+            (Sent::Many(cmds), Ok(b)) => {
+                let mut kinds = reply::frames(b).map(|(_, _, kind)| kind);
+                for c in cmds {
+                    let failed = !matches!(kinds.next(), Some(ReplyKind::Reply | ReplyKind::Push));
+                    self.observe(c, now, failed);
+                }
+            }
+            (sent, Err(_)) => self.observe_failed(sent),
+        }
+    }
+
+    /// Count commands that got no reply from upstream as failed.
+    fn observe_failed(&self, sent: Sent) {
+        let now = Instant::now();
+        for c in sent.into_vec() {
+            self.observe(c, now, true);
         }
     }
 

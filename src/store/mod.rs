@@ -7,6 +7,7 @@
 //! through [`timed`] has a deadline, and every failure is a [`StoreError`]
 //! naming the store.
 
+pub mod health;
 pub mod relational;
 pub mod vector;
 
@@ -116,14 +117,18 @@ pub async fn timed<T>(
 ) -> Result<T, StoreError> {
     let started = std::time::Instant::now();
     let result = tokio::time::timeout(timeout, call).await;
-    crate::metrics::record_store(store, op, started.elapsed());
-    match result {
+    let elapsed = started.elapsed();
+    crate::metrics::record_store(store, op, elapsed);
+    let result = match result {
         Ok(r) => r,
         Err(_) => Err(StoreError::Timeout {
             store,
             ms: timeout.as_millis() as u64,
         }),
-    }
+    };
+    let error = result.as_ref().err().map(|e| e as &dyn std::fmt::Display);
+    health::record(store, elapsed, error);
+    result
 }
 
 /// The relational store: the source of truth for materials.

@@ -21,6 +21,7 @@ pub use mux::{Job, JobReply, JobResult, MuxHandle, TrackedRead};
 pub use pinned::Pinned;
 pub use tracking::{Invalidations, Tracking, TrackingMode};
 
+use bytes::Bytes;
 use tracing::Instrument;
 
 use crate::config::{Config, ConfigError};
@@ -51,6 +52,8 @@ pub struct UpstreamState {
     pub mux_commands: AtomicU64,
     /// Write batches on multiplexed connections (jobs / writes = coalescing).
     pub mux_writes: AtomicU64,
+    /// The last upstream round trip measured, in microseconds.
+    pub rtt_last_us: AtomicU64,
     /// The last error, for INFO.
     pub last_error: Mutex<String>,
     /// Client tracking: the invalidation listener and the upstream's support.
@@ -72,6 +75,14 @@ impl UpstreamState {
         } else {
             self.connected.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+
+    /// A write's first reply arrived `rtt` after it was sent: the upstream
+    /// round trip (INFO `upstream_rtt_last_us`, the RTT histogram).
+    fn record_rtt(&self, rtt: Duration) {
+        self.rtt_last_us
+            .store(rtt.as_micros() as u64, Ordering::Relaxed);
+        crate::metrics::record_upstream_rtt(rtt);
     }
 
     fn record_error(&self, e: &UpstreamError) {
@@ -106,6 +117,7 @@ impl Upstream {
             mux_jobs: AtomicU64::new(0),
             mux_commands: AtomicU64::new(0),
             mux_writes: AtomicU64::new(0),
+            rtt_last_us: AtomicU64::new(0),
             last_error: Mutex::new(String::new()),
             tracking: Arc::new(Tracking::default()),
             upstream_back: tokio::sync::Notify::new(),
@@ -152,6 +164,26 @@ impl Upstream {
         let i = (client_id as usize) % pool.len().max(1);
         // The pool is never empty (pool_size >= 1), so this index exists.
         &pool[i]
+    }
+
+    /// respite's own request on the multiplexed connection `client_id`
+    /// maps to: send `payload` (`count` commands) and wait for the replies.
+    pub async fn call(
+        &self,
+        proto: Proto,
+        client_id: u64,
+        payload: Bytes,
+        count: u32,
+    ) -> JobResult {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        self.mux(proto, client_id).send(Job {
+            payload,
+            count,
+            reply_to: JobReply::Client(tx),
+        });
+        rx.recv()
+            .await
+            .unwrap_or_else(|| Err(UpstreamError::ShuttingDown))
     }
 
     /// Open a dedicated connection for a client holding connection state.

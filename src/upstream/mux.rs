@@ -357,7 +357,7 @@ impl<'a> Conn<'a> {
                 let mut bytes = self.replies.take(n);
                 if let Some(done) = self.inflight.pop_front() {
                     if let Some(sent) = done.timed_from {
-                        crate::metrics::record_upstream_rtt(sent.elapsed());
+                        self.state.record_rtt(sent.elapsed());
                     }
                     if let Some(mut parts) = done.parts {
                         parts.unsplit(bytes);
