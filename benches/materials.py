@@ -315,13 +315,21 @@ def check_reply(what: str, reply) -> None:
 
 
 def info_counters(port: int) -> dict[str, int]:
-    """Numeric fields of respite's INFO l1 and INFO materials."""
-    text = call(port, "INFO", "l1", "materials")
+    """Numeric fields of respite's INFO l1 and INFO materials, and each
+    command's calls and usec from INFO commandstats (as cmd_<name>_calls,
+    cmd_<name>_usec)."""
+    text = call(port, "INFO", "l1", "materials", "commandstats")
     check_reply("INFO", text)
     out = {}
     for line in text.decode(errors="replace").splitlines():
         key, sep, value = line.partition(":")
-        if sep and value.strip().isdigit():
+        if key.startswith("cmdstat_"):
+            fields = dict(kv.split("=", 1) for kv in value.split(",") if "=" in kv)
+            name = key.removeprefix("cmdstat_")
+            for f in ("calls", "usec"):
+                if fields.get(f, "").isdigit():
+                    out[f"cmd_{name}_{f}"] = int(fields[f])
+        elif sep and value.strip().isdigit():
             out[key] = int(value)
     return out
 
@@ -396,10 +404,26 @@ class Run:
     def store_reads_per_req(self) -> float:
         return self.counters.get("materials_store_reads", 0) / self.requests
 
+    def service_us(self) -> float:
+        """respite's own time per command (INFO commandstats usec/calls over
+        the run: from reading the request to its reply being ready)."""
+        name = "mget.material" if self.client == "python" else command_name(self.argv)
+        calls = self.counters.get(f"cmd_{name}_calls", 0)
+        usec = self.counters.get(f"cmd_{name}_usec", 0)
+        return usec / calls if calls else math.nan
+
+
+def command_name(argv: list[str]) -> str:
+    """The command a redis-benchmark argv runs (after --csv and any -r N)."""
+    rest = argv[argv.index("--csv") + 1:] if "--csv" in argv else []
+    if rest[:1] == ["-r"]:
+        rest = rest[2:]
+    return rest[0].lower() if rest else ""
+
 
 def counter_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {k: after[k] - before.get(k, 0) for k in after
-            if k.startswith(("l1_", "materials_"))}
+            if k.startswith(("l1_", "materials_", "cmd_"))}
 
 
 def run_redis_benchmark(args, bench: Bench, clients: int, requests: int, round_no: int,
@@ -531,7 +555,7 @@ def warm(args, servers: dict[str, Server], bench_list: list[Bench]) -> dict:
             for _ in range(WARM_READS):
                 reply = call(proxy, *bench.command)
                 check_reply(bench.command[0], reply)
-            if not reply or None in reply:
+            if not reply or (isinstance(reply, list) and None in reply):
                 raise HarnessError(f"{shlex.join(bench.command)} answered {str(reply)[:300]}: "
                                    "is the catalogue seeded?")
     # The plain MGET baseline moves the same bytes: each key holds the L2
@@ -630,6 +654,7 @@ def medians_by(runs: list[Run]) -> dict[tuple[str, int], dict[str, float]]:
                   "rps": load.median([r.rps for r in rs]),
                   "l1_hit_rate": load.median([r.l1_hit_rate() for r in rs]),
                   "store_reads_per_req": load.median([r.store_reads_per_req() for r in rs]),
+                  "service_us": load.median([r.service_us() for r in rs]),
                   "requests": rs[0].requests, "rounds": len(rs)}
             for key, rs in groups.items()}
 
@@ -654,6 +679,12 @@ class Ratio:
         return "PASS" if (v >= self.bound if self.op == ">=" else v <= self.bound) else "MISS"
 
 
+def measure(run: Run, metric: str) -> float:
+    """A field of `run`, or the value of its method of that name."""
+    value = getattr(run, metric)
+    return value() if callable(value) else value
+
+
 def ratios(runs: list[Run]) -> list[Ratio]:
     by = {(r.bench, r.clients, r.round): r for r in runs}
     rounds = sorted({r.round for r in runs})
@@ -663,12 +694,14 @@ def ratios(runs: list[Run]) -> list[Ratio]:
         for rnd in rounds:
             a, b = by.get((*num, rnd)), by.get((*den, rnd))
             if a and b:
-                out.append(load.ratio(getattr(a, metric), getattr(b, metric)))
+                out.append(load.ratio(measure(a, metric), measure(b, metric)))
         return out
 
     return [
         Ratio("MSEARCH miss p50 / hit p50 (-c 1)", ">=", LATENCY_TARGET,
               per_round(("msearch_miss", 1), ("msearch_hit", 1), "p50_ms")),
+        Ratio("MSEARCH miss / hit, respite's own time per request (-c 1)", "info", math.nan,
+              per_round(("msearch_miss", 1), ("msearch_hit", 1), "service_us")),
         Ratio("MSEARCH hit p50 / PING p50 (-c 1)", "info", math.nan,
               per_round(("msearch_hit", 1), ("ping_floor", 1), "p50_ms")),
         Ratio("MSEARCH hit rps / miss rps (-c 16)", "info", math.nan,
@@ -682,7 +715,8 @@ def ratios(runs: list[Run]) -> list[Ratio]:
 
 def results_table(bench_list: list[Bench], med: dict) -> tuple[list[str], list[list[str]]]:
     headers = ["workload", "client", "requests", "p50 ms (c1)", "p99 ms (c1)", "rps (c1)",
-               "p50 ms (c16)", "p99 ms (c16)", "rps (c16)", "L1 hit", "store reads/req"]
+               "p50 ms (c16)", "p99 ms (c16)", "rps (c16)", "L1 hit", "store reads/req",
+               "respite us/req (c1)"]
     body = []
     for bench in bench_list:
         c1, c16 = med.get((bench.key, 1)), med.get((bench.key, 16))
@@ -696,7 +730,8 @@ def results_table(bench_list: list[Bench], med: dict) -> tuple[list[str], list[l
                       load.fmt(c16["rps"], ",.0f")]
         else:
             cells += ["-", "-", "-"]
-        cells += [fmt_pct(c1["l1_hit_rate"]), load.fmt(c1["store_reads_per_req"], ".2f")]
+        cells += [fmt_pct(c1["l1_hit_rate"]), load.fmt(c1["store_reads_per_req"], ".2f"),
+                  load.fmt(c1["service_us"], ".1f")]
         body.append(cells)
     return headers, body
 
