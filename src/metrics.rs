@@ -557,9 +557,10 @@ pub fn init() {
 /// One command of `family` took `seconds`, from reading it to its reply
 /// being ready. For the per-command hook: no lock, no lookup, no
 /// allocation (one array index and a lock-free push).
-pub fn record_command(family: Group, seconds: f64) {
+pub fn record_command(family: Group, seconds: f64, count: u64) {
     if let Some(i) = instruments() {
-        i.commands[family as usize].record(seconds);
+        let count = usize::try_from(count).unwrap_or(usize::MAX);
+        i.commands[family as usize].record_many(seconds, count);
     }
 }
 

@@ -469,3 +469,47 @@ async fn health_follows_a_stopped_store_and_upstream() {
     .await;
     assert!(down, "HEALTH says unhealthy while the upstream is down");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_commands_are_each_counted() {
+    let (_redis, proxy) = start(|c| c.l1.admit_min_reads = 1).await;
+    proxy.wait_tracking().await;
+    let mut raw = proxy.raw().await;
+    raw.call(&[b"SET", b"k", b"v"]).await;
+    let served = eventually(READY_BOUND, async || {
+        raw.call(&[b"GET", b"k"]).await;
+        info_field(&mut raw, "l1", "l1_hits").await >= 1
+    })
+    .await;
+    assert!(served, "k is in L1");
+    let calls = |text: &str| {
+        parse_info(text)
+            .map(|i| cmdstat(&i, "get")["calls"])
+            .expect("INFO parses")
+    };
+    let before = calls(&payload(raw.call(&[b"INFO", b"commandstats"]).await));
+    // 50 hits and 10 pipelined misses of another key, in one write.
+    let mut batch = Vec::new();
+    for i in 0..60 {
+        let key = if i % 6 == 5 {
+            b"other".as_ref()
+        } else {
+            b"k".as_ref()
+        };
+        batch.extend(resp(&[b"GET", key]));
+    }
+    raw.send(&batch).await;
+    for _ in 0..60 {
+        raw.next().await;
+    }
+    let after = calls(&payload(raw.call(&[b"INFO", b"commandstats"]).await));
+    assert_eq!(after - before, 60.0, "every pipelined GET is counted once");
+}
+
+/// The text of a RESP2 bulk-string reply frame.
+fn payload(frame: String) -> String {
+    let (_, rest) = frame.split_once("\r\n").expect("a bulk string");
+    rest.strip_suffix("\r\n")
+        .expect("CRLF-terminated")
+        .to_string()
+}

@@ -68,14 +68,14 @@ impl Default for CommandStats {
 }
 
 impl CommandStats {
-    /// A command was answered after `usec` microseconds; `failed` when the
-    /// reply was an error.
-    pub fn record(&self, id: CmdId, usec: u64, failed: bool) {
+    /// `calls` commands were answered in `usec` microseconds in all,
+    /// `failed` of them with an error.
+    pub fn record(&self, id: CmdId, calls: u64, usec: u64, failed: u64) {
         if let Some(r) = self.rows.get(usize::from(id)) {
-            r.calls.fetch_add(1, Ordering::Relaxed);
+            r.calls.fetch_add(calls, Ordering::Relaxed);
             r.usec.fetch_add(usec, Ordering::Relaxed);
-            if failed {
-                r.failed.fetch_add(1, Ordering::Relaxed);
+            if failed > 0 {
+                r.failed.fetch_add(failed, Ordering::Relaxed);
             }
         }
     }
@@ -161,9 +161,9 @@ mod tests {
     #[test]
     fn records_per_command_and_family() {
         let s = CommandStats::default();
-        s.record(id("get"), 10, false);
-        s.record(id("get"), 30, true);
-        s.record(id("set"), 5, false);
+        s.record(id("get"), 1, 10, 0);
+        s.record(id("get"), 1, 30, 1);
+        s.record(id("set"), 1, 5, 0);
         s.reject(id("hget"));
         let cmds = s.commands();
         let get = cmds.iter().find(|(n, _)| *n == "get").map(|(_, c)| *c);
@@ -189,7 +189,7 @@ mod tests {
     #[test]
     fn unknown_ids_are_ignored() {
         let s = CommandStats::default();
-        s.record(u16::MAX, 1, false);
+        s.record(u16::MAX, 1, 1, 0);
         s.reject(u16::MAX);
         assert_eq!(s.total(), Counts::default());
     }

@@ -83,23 +83,28 @@ impl Ctx {
         !self.config.auth.users.is_empty()
     }
 
-    /// A command's reply is known, `usec` after respite read it: count it
-    /// (calls, time, failures, its family's latency histogram) and log it
-    /// if slow. `request` gives the request as read; it is only looked at
-    /// when the command goes to the slow log.
+    /// `calls` commands `cmd` were answered in `usec` microseconds in all
+    /// (one, or a run of them answered one after another), `failed` of
+    /// them with an error: count them (calls, time, failures, the family's
+    /// latency histogram, each at the run's mean) and log them if slow.
+    /// `request` gives the (last) request as read; it is only looked at
+    /// when it goes to the slow log.
     pub fn observe(
         &self,
         cmd: CmdId,
+        calls: u64,
         usec: u64,
-        failed: bool,
+        failed: u64,
         client: &client::ClientEntry,
         request: impl FnOnce() -> Bytes,
     ) {
-        self.commands.record(cmd, usec, failed);
+        let calls = calls.max(1);
+        let mean = usec / calls;
+        self.commands.record(cmd, calls, usec, failed);
         if let Some(spec) = table::by_id(cmd) {
-            crate::metrics::record_command(spec.group, usec as f64 / 1e6);
+            crate::metrics::record_command(spec.group, mean as f64 / 1e6, calls);
         }
-        self.slowlog.record_request(usec, request, client);
+        self.slowlog.record_request(mean, request, client);
     }
 }
 

@@ -71,6 +71,19 @@ struct Current {
     raw: Bytes,
 }
 
+/// Commands of one kind answered on the spot one after another (L1 hits,
+/// local replies): counted together when the run ends, so a pipeline of
+/// hits updates the shared counters once instead of once per command.
+#[derive(Debug)]
+struct Run {
+    cmd: CmdId,
+    calls: u64,
+    usec: u64,
+    failed: u64,
+    /// The last request, for the slow log.
+    last: Bytes,
+}
+
 /// The commands a reply slot stands for, in order.
 #[derive(Debug, Default)]
 enum Sent {
@@ -157,6 +170,11 @@ pub struct Connection {
     current: Option<Current>,
     /// When the requests being processed were read.
     read_at: Instant,
+    /// When the last command was dispatched: the next one answered on the
+    /// spot is timed from here (or from `read_at`, if later).
+    last_end: Instant,
+    /// Commands answered on the spot, not yet counted.
+    run: Option<Run>,
     /// Outstanding slots that hold writes (L1 must not answer meanwhile).
     writes_outstanding: usize,
     flight_tx: mpsc::UnboundedSender<(u64, JobResult)>,
@@ -223,6 +241,8 @@ impl Connection {
             batch_cmds: Vec::new(),
             current: None,
             read_at: Instant::now(),
+            last_end: Instant::now(),
+            run: None,
             writes_outstanding: 0,
             flight_tx,
             flight_rx,
@@ -425,6 +445,7 @@ impl Connection {
             self.handle(req).await;
         }
         self.flush_batch();
+        self.flush_run();
         if processed > 0 {
             command::Stats::add(&self.ctx.stats.commands_processed, processed);
         }
@@ -464,10 +485,16 @@ impl Connection {
     async fn dispatch(&mut self, req: Request) {
         let mut w = ReplyWriter::new(&mut self.scratch, self.session.proto);
         let outcome = command::dispatch(&self.ctx, &mut self.session, &req, &mut w);
+        // An L1 hit hands its request over in `read_cached`; cloning it here
+        // would cost every hit a reference count.
+        let raw = match outcome {
+            Outcome::Read(_) => Bytes::new(),
+            _ => req.raw.clone(),
+        };
         self.current = self.session.cmd.take().map(|cmd| Current {
             cmd,
             started: self.read_at,
-            raw: req.raw.clone(),
+            raw,
         });
         let failed = matches!(self.scratch.first(), Some(b'-' | b'!'));
         match outcome {
@@ -512,18 +539,53 @@ impl Connection {
         self.finish_now(failed);
     }
 
-    /// Count the current command as answered now, unless a reply slot took
-    /// it (its reply is counted when it arrives).
+    /// The current command was dispatched. Unless a reply slot took it (its
+    /// reply is counted when it arrives), it was answered on the spot, in
+    /// the time since the previous command: add it to the run.
     fn finish_now(&mut self, failed: bool) {
-        if let Some(c) = self.current.take() {
-            self.observe(c, Instant::now(), failed);
+        let now = Instant::now();
+        let from = self.last_end.max(self.read_at);
+        self.last_end = now;
+        let Some(c) = self.current.take() else {
+            return self.flush_run();
+        };
+        let usec = micros(now.saturating_duration_since(from));
+        let failed = u64::from(failed);
+        match self.run.as_mut() {
+            Some(r) if r.cmd == c.cmd => {
+                r.calls += 1;
+                r.usec += usec;
+                r.failed += failed;
+                r.last = c.raw;
+            }
+            _ => {
+                self.flush_run();
+                self.run = Some(Run {
+                    cmd: c.cmd,
+                    calls: 1,
+                    usec,
+                    failed,
+                    last: c.raw,
+                });
+            }
         }
     }
 
+    /// Count the run of commands answered on the spot.
+    fn flush_run(&mut self) {
+        if let Some(r) = self.run.take() {
+            let entry = &self.session.entry;
+            self.ctx
+                .observe(r.cmd, r.calls, r.usec, r.failed, entry, || r.last);
+        }
+    }
+
+    /// Count one command whose reply arrived at `now`.
     fn observe(&self, c: Current, now: Instant, failed: bool) {
-        let usec = now.saturating_duration_since(c.started).as_micros() as u64;
+        let usec = micros(now.saturating_duration_since(c.started));
+        let entry = &self.session.entry;
         self.ctx
-            .observe(c.cmd, usec, failed, &self.session.entry, || c.raw);
+            .observe(c.cmd, 1, usec, u64::from(failed), entry, || c.raw);
     }
 
     /// Run a catalogue command after this client's previous one; its reply
@@ -629,6 +691,9 @@ impl Connection {
         let busy =
             self.writes_outstanding > 0 || self.batch_effect.is_write() || self.outstanding_pinned;
         if busy && self.outstanding > 0 {
+            if let Some(c) = self.current.as_mut() {
+                c.raw = req.raw.clone();
+            }
             if tracking && !self.outstanding_pinned {
                 return self.send_job(cache::pass_tracked(&req.raw, self.mux_tx.clone()));
             }
@@ -638,7 +703,13 @@ impl Connection {
         }
         if let Some(reply) = self.ctx.cache.lookup(&read) {
             self.emit_bytes(reply);
+            if let Some(c) = self.current.as_mut() {
+                c.raw = req.raw;
+            }
             return;
+        }
+        if let Some(c) = self.current.as_mut() {
+            c.raw = req.raw.clone();
         }
         let cache = self.ctx.cache.clone();
         let client = self.mux_tx.clone();
@@ -968,6 +1039,10 @@ impl Connection {
             .front()
             .is_some_and(|s| matches!(s, Slot::Stream))
     }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// The keys a cacheable read reads.
