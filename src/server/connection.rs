@@ -78,7 +78,8 @@ struct Current {
 struct Run {
     cmd: CmdId,
     calls: u64,
-    usec: u64,
+    /// When its first command started (the clock is read once per run).
+    from: Instant,
     failed: u64,
     /// The last request, for the slow log.
     last: Bytes,
@@ -170,8 +171,8 @@ pub struct Connection {
     current: Option<Current>,
     /// When the requests being processed were read.
     read_at: Instant,
-    /// When the last command was dispatched: the next one answered on the
-    /// spot is timed from here (or from `read_at`, if later).
+    /// When the last run of commands answered on the spot was counted: the
+    /// next run is timed from here (or from `read_at`, if later).
     last_end: Instant,
     /// Commands answered on the spot, not yet counted.
     run: Option<Run>,
@@ -540,21 +541,18 @@ impl Connection {
     }
 
     /// The current command was dispatched. Unless a reply slot took it (its
-    /// reply is counted when it arrives), it was answered on the spot, in
-    /// the time since the previous command: add it to the run.
+    /// reply is counted when it arrives, and the run so far ends), it was
+    /// answered on the spot: it joins the run of its kind. The clock is
+    /// read when a run ends, not per command: a run's commands ran back to
+    /// back, so its time is their total.
     fn finish_now(&mut self, failed: bool) {
-        let now = Instant::now();
-        let from = self.last_end.max(self.read_at);
-        self.last_end = now;
         let Some(c) = self.current.take() else {
             return self.flush_run();
         };
-        let usec = micros(now.saturating_duration_since(from));
         let failed = u64::from(failed);
         match self.run.as_mut() {
             Some(r) if r.cmd == c.cmd => {
                 r.calls += 1;
-                r.usec += usec;
                 r.failed += failed;
                 r.last = c.raw;
             }
@@ -563,7 +561,7 @@ impl Connection {
                 self.run = Some(Run {
                     cmd: c.cmd,
                     calls: 1,
-                    usec,
+                    from: self.last_end.max(self.read_at),
                     failed,
                     last: c.raw,
                 });
@@ -574,9 +572,12 @@ impl Connection {
     /// Count the run of commands answered on the spot.
     fn flush_run(&mut self) {
         if let Some(r) = self.run.take() {
+            let now = Instant::now();
+            self.last_end = now;
+            let usec = micros(now.saturating_duration_since(r.from));
             let entry = &self.session.entry;
             self.ctx
-                .observe(r.cmd, r.calls, r.usec, r.failed, entry, || r.last);
+                .observe(r.cmd, r.calls, usec, r.failed, entry, || r.last);
         }
     }
 
