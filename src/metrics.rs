@@ -407,7 +407,7 @@ pub const MATERIALS_COALESCED: Metric = counter(
 /// `vector`); 0 while the catalogue is not open.
 pub const MATERIALS_STORE_UP: Metric = gauge(
     "respite_materials_store_up",
-    "1 when the store answered a ping at scrape time, else 0.",
+    "1 when the store answered the latest health ping (at most 1 s old), else 0.",
 );
 /// Every store call's duration through `store::timed` (`store` = the
 /// store's name, `op` = [`StoreOp`]), whatever its outcome.
@@ -499,9 +499,6 @@ pub const LATENCY_BUCKETS: [f64; 20] = [
 /// How often histogram samples are folded into their buckets, so their
 /// buffers stay small even when nobody scrapes.
 pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(1);
-
-/// How long a scrape waits for each store's ping.
-const STORE_PING_BOUND: Duration = Duration::from_secs(1);
 
 /// The recorder and the histogram handles registered once.
 struct Instruments {
@@ -791,17 +788,22 @@ fn export_l1(ctx: &Ctx) {
     }
 }
 
-/// Whether each store (relational, vector) answers a ping now; `None`
-/// when the catalogue is disabled (nothing to report).
+/// Whether each store (relational, vector) answered the latest HEALTH
+/// probe (at most [`PROBE_MAX_AGE`](crate::command::health::PROBE_MAX_AGE)
+/// old); `None` when the catalogue is disabled (nothing to report).
 async fn stores_up(ctx: &Ctx) -> Option<[bool; 2]> {
     if !ctx.config.materials.enabled {
         return None;
     }
-    let Ok(cat) = ctx.materials.get() else {
-        return Some([false, false]);
+    use crate::command::health;
+    let (report, _) = health::check(ctx, health::PROBE_MAX_AGE).await;
+    let up = |name| {
+        report
+            .components
+            .iter()
+            .any(|c| c.name == name && c.status == health::Status::Up)
     };
-    let bound = STORE_PING_BOUND.min(Duration::from_millis(ctx.config.materials.timeout_ms));
-    Some(cat.ping_stores(bound).await.map(|r| r.is_ok()))
+    Some([up("relational_store"), up("vector_store")])
 }
 
 fn export_materials(ctx: &Ctx, stores: Option<[bool; 2]>) {

@@ -17,6 +17,11 @@ use crate::error::ReplyError;
 use crate::protocol::encode::{ReplyWriter, Value};
 use crate::protocol::{Proto, Request};
 
+/// How old a check may be to answer `/ready` and a metrics scrape:
+/// orchestrators and Prometheus see an outage within a second, and still
+/// share one round of probes per second however often they ask.
+pub const PROBE_MAX_AGE: Duration = Duration::from_secs(1);
+
 /// Longest a component's probe may take before it counts as down.
 const PROBE_BOUND: Duration = Duration::from_secs(2);
 

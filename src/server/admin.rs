@@ -62,7 +62,7 @@ async fn respond(ctx: Arc<Ctx>, mut sock: TcpStream) {
 /// at the next probe), else 503 naming what is down.
 async fn ready(ctx: &Ctx) -> (&'static str, String) {
     use crate::command::health;
-    let max_age = health::health_ttl(ctx).min(Duration::from_secs(1));
+    let max_age = health::health_ttl(ctx).min(health::PROBE_MAX_AGE);
     let (report, _) = health::check(ctx, max_age).await;
     if report.ready() {
         return ("200 OK", "ready\n".into());
