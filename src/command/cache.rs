@@ -500,15 +500,13 @@ impl CacheLayer {
         let Some(cap) = self.fill_cap(read.tracked) else {
             return FillOutcome::Stale;
         };
-        let ttl = match (read.pttl, cap) {
-            (Some(t), Some(c)) => Some(t.min(c)),
-            (t, c) => t.or(c),
-        }
-        .map(|t| t.saturating_sub(read.sent.elapsed()));
+        let ttl = fill_lifetime(read.pttl, cap, read.sent.elapsed());
         self.l1.fill(key, variant, value, ttl, ticket)
     }
 
     /// The fill lifetime cap, or `None` when a fill must not happen.
+    /// Together with [`fill_lifetime`], the one place a fill's lifetime
+    /// is decided, for plain reads and the catalogue alike.
     fn fill_cap(&self, tracked: bool) -> Option<Option<Duration>> {
         match self.tracking.mode() {
             TrackingMode::Off => Some(Some(self.ttl_only_max)),
@@ -607,6 +605,17 @@ impl TrackedRead for Fill {
     }
 }
 
+/// How long a fill may live in L1: no longer than the key's remaining
+/// lifetime upstream (`pttl`, `None` = no expiry) nor the cap, minus the
+/// read's age; `None` = no limit.
+fn fill_lifetime(pttl: Option<Duration>, cap: Option<Duration>, age: Duration) -> Option<Duration> {
+    let ttl = match (pttl, cap) {
+        (Some(t), Some(c)) => Some(t.min(c)),
+        (t, c) => t.or(c),
+    };
+    ttl.map(|t| t.saturating_sub(age))
+}
+
 impl Fill {
     /// Split `+OK`, the read's reply and the PTTL replies; fill L1; return
     /// the read's reply.
@@ -629,13 +638,7 @@ impl Fill {
 
     fn fill(&self, reply: &Bytes, pttls: &[Bytes], cap: Option<Duration>) {
         let age = self.sent.elapsed();
-        let ttl = |i: usize| {
-            pttls
-                .get(i)
-                .and_then(pttl)
-                .map_or(cap, |t| Some(cap.map_or(t, |c| c.min(t))))
-                .map(|t| t.saturating_sub(age))
-        };
+        let ttl = |i: usize| fill_lifetime(pttls.get(i).and_then(pttl), cap, age);
         match &self.read {
             CacheRead::Single { key, variant } => {
                 if let Some(&ticket) = self.tickets.first() {
