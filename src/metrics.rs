@@ -700,26 +700,17 @@ fn flag(on: bool) -> f64 {
 
 fn export_server(ctx: &Ctx) {
     metrics::gauge!(BUILD_INFO.name, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
-    let clients = ctx.clients.entries();
-    let count = |f: fn(&crate::command::client::ClientEntry) -> bool| {
-        clients.iter().filter(|c| f(c)).count() as f64
-    };
+    let c = ctx.clients.summary();
     set_gauges(&[
         (UPTIME, ctx.started.elapsed().as_secs_f64()),
-        (CLIENTS_CONNECTED, clients.len() as f64),
+        (CLIENTS_CONNECTED, c.connected as f64),
         (CLIENTS_MAX, ctx.config.server.maxclients as f64),
-        (CLIENTS_PINNED, count(|c| c.is_pinned())),
-        (CLIENTS_PUBSUB, count(|c| c.is_pubsub())),
-        (CLIENTS_BLOCKED, count(|c| c.is_blocked())),
+        (CLIENTS_PINNED, c.pinned as f64),
+        (CLIENTS_PUBSUB, c.pubsub as f64),
+        (CLIENTS_BLOCKED, c.blocked as f64),
         (CLIENTS_TRACKING, ctx.cache.clients.count() as f64),
-        (
-            CLIENTS_BUFFERS,
-            clients.iter().map(|c| c.buffers() as f64).sum(),
-        ),
-        (
-            UPSTREAM_IN_FLIGHT,
-            clients.iter().map(|c| c.outstanding() as f64).sum(),
-        ),
+        (CLIENTS_BUFFERS, c.buffers as f64),
+        (UPSTREAM_IN_FLIGHT, c.outstanding as f64),
         (MEMORY_RSS, crate::command::info::rss_bytes() as f64),
     ]);
 }

@@ -176,6 +176,24 @@ impl ClientEntry {
     }
 }
 
+/// The clients as a whole (INFO `# Clients`, `mem_clients_normal`,
+/// `upstream_in_flight`, and their metrics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientSummary {
+    /// Clients connected.
+    pub connected: usize,
+    /// Clients waiting on a blocking command.
+    pub blocked: usize,
+    /// Clients with subscriptions.
+    pub pubsub: usize,
+    /// Clients holding a dedicated upstream connection.
+    pub pinned: usize,
+    /// Bytes in their connections' buffers.
+    pub buffers: u64,
+    /// Replies they wait for.
+    pub outstanding: u64,
+}
+
 /// Every connected client, by id.
 #[derive(Debug, Default)]
 pub struct ClientRegistry {
@@ -227,6 +245,21 @@ impl ClientRegistry {
         let mut v: Vec<_> = self.clients.iter().map(|e| e.value().clone()).collect();
         v.sort_by_key(|e| e.id);
         v
+    }
+
+    /// What INFO and the metrics report about the clients as a whole,
+    /// counted in one pass without copying the entries.
+    pub fn summary(&self) -> ClientSummary {
+        let mut s = ClientSummary::default();
+        for e in self.clients.iter() {
+            s.connected += 1;
+            s.blocked += usize::from(e.is_blocked());
+            s.pubsub += usize::from(e.is_pubsub());
+            s.pinned += usize::from(e.is_pinned());
+            s.buffers += e.buffers();
+            s.outstanding += e.outstanding();
+        }
+        s
     }
 
     /// Disconnect every client (shutdown).

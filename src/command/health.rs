@@ -173,28 +173,32 @@ async fn probe(ctx: &Ctx) -> Report {
     }
 }
 
-async fn probe_upstream(ctx: &Ctx) -> Component {
+/// PING the upstream within the probe bound: how long it took in
+/// milliseconds, and why it failed if it did (HEALTH, STATS).
+pub async fn ping_upstream(ctx: &Ctx) -> (f64, Result<(), String>) {
     let ping = Request::from_args([b"PING".as_ref()]).raw;
     let started = Instant::now();
     let call = ctx.upstream.call(Proto::Resp2, 0, ping, 1);
-    let result = tokio::time::timeout(PROBE_BOUND, call).await;
+    let result = match tokio::time::timeout(PROBE_BOUND, call).await {
+        Ok(Ok(reply)) if reply.starts_with(b"+PONG") => Ok(()),
+        Ok(Ok(reply)) => Err(String::from_utf8_lossy(&reply).trim().to_string()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {} ms", PROBE_BOUND.as_millis())),
+    };
+    (millis(started), result)
+}
+
+async fn probe_upstream(ctx: &Ctx) -> Component {
+    let (ms, result) = ping_upstream(ctx).await;
     let (status, detail) = match result {
-        Ok(Ok(reply)) if reply.starts_with(b"+PONG") => (Status::Up, ctx.upstream.addr().into()),
-        Ok(Ok(reply)) => (
-            Status::Down,
-            String::from_utf8_lossy(&reply).trim().to_string(),
-        ),
-        Ok(Err(e)) => (Status::Down, e.to_string()),
-        Err(_) => (
-            Status::Down,
-            format!("no answer within {} ms", PROBE_BOUND.as_millis()),
-        ),
+        Ok(()) => (Status::Up, ctx.upstream.addr().into()),
+        Err(why) => (Status::Down, why),
     };
     Component {
         name: "upstream",
         kind: "redis".into(),
         status,
-        response_time_ms: millis(started),
+        response_time_ms: ms,
         detail,
     }
 }

@@ -246,17 +246,15 @@ fn server(ctx: &Ctx, out: &mut String) {
 }
 
 fn clients(ctx: &Ctx, out: &mut String) {
-    let entries = ctx.clients.entries();
-    let count =
-        |f: fn(&super::client::ClientEntry) -> bool| entries.iter().filter(|e| f(e)).count();
+    let c = ctx.clients.summary();
     title(out, "Clients");
-    field(out, "connected_clients", entries.len());
+    field(out, "connected_clients", c.connected);
     field(out, "cluster_connections", 0);
     field(out, "maxclients", ctx.config.server.maxclients);
-    field(out, "blocked_clients", count(|e| e.is_blocked()));
+    field(out, "blocked_clients", c.blocked);
     field(out, "tracking_clients", ctx.cache.clients.count());
-    field(out, "pubsub_clients", count(|e| e.is_pubsub()));
-    field(out, "pinned_clients", count(|e| e.is_pinned()));
+    field(out, "pubsub_clients", c.pubsub);
+    field(out, "pinned_clients", c.pinned);
     field(out, "clients_in_timeout_table", 0);
 }
 
@@ -264,7 +262,7 @@ fn memory(ctx: &Ctx, out: &mut String) {
     let rss = rss_bytes();
     let peak = ctx.stats.peak_rss();
     let l1 = ctx.cache.l1.stats();
-    let buffers: u64 = ctx.clients.entries().iter().map(|e| e.buffers()).sum();
+    let buffers = ctx.clients.summary().buffers;
     title(out, "Memory");
     // respite has no allocator statistics: used_memory is the resident
     // size, which is what an operator sizing the host needs.
@@ -351,8 +349,7 @@ fn upstream(ctx: &Ctx, out: &mut String) {
     field(out, "upstream_db", ctx.upstream.db());
     field(out, "multiplexed_connections", connected);
     field(out, "pinned_connections", u.pinned.load(Ordering::Relaxed));
-    let waiting: u64 = ctx.clients.entries().iter().map(|e| e.outstanding()).sum();
-    field(out, "upstream_in_flight", waiting);
+    field(out, "upstream_in_flight", ctx.clients.summary().outstanding);
     field(out, "upstream_rtt_last_us", get(&u.rtt_last_us));
     field(out, "upstream_errors", get(&u.errors));
     field(out, "upstream_reconnects", get(&u.reconnects));

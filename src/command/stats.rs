@@ -9,7 +9,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
@@ -238,20 +237,12 @@ fn tiers(t: &Totals) -> Value {
 /// The upstream's side: reachable, PING time, memory and clients (from
 /// its own INFO), as the seed system reported them.
 async fn redis_status(ctx: &Ctx) -> Value {
-    let started = Instant::now();
-    let ping = Request::from_args([b"PING".as_ref()]).raw;
-    let pong = ctx.upstream.call(Proto::Resp2, 0, ping, 1).await;
-    let ping_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let connected = matches!(&pong, Ok(b) if b.starts_with(b"+PONG"));
+    let (ping_ms, pong) = super::health::ping_upstream(ctx).await;
     let mut fields = vec![
-        ("connected", Value::Bool(connected)),
+        ("connected", Value::Bool(pong.is_ok())),
         ("address", Value::text(ctx.upstream.addr())),
     ];
-    if !connected {
-        let why = match pong {
-            Ok(b) => String::from_utf8_lossy(&b).trim().to_string(),
-            Err(e) => e.to_string(),
-        };
+    if let Err(why) = pong {
         fields.push(("error", Value::text(why)));
         return Value::map(fields);
     }
