@@ -4,8 +4,9 @@
 //! Two kinds of source:
 //! - What INFO also shows is counted on the request path with plain
 //!   atomics (`command::Stats`, the L1 counters, the catalogue's
-//!   counters); [`scrape`] copies them into the recorder, so counting
-//!   costs no registry lookup per request.
+//!   counters); [`scrape`] writes them out as Prometheus text itself, so
+//!   counting costs no registry lookup per request and each server in a
+//!   process reports its own values.
 //! - Latencies are Prometheus histograms (buckets: [`LATENCY_BUCKETS`]),
 //!   recorded where they happen. The per-command one (per family) is
 //!   bucketed with plain atomics and rendered here at scrape time, since
@@ -18,14 +19,16 @@
 //! names, store operations), never from keys or clients. Histograms are
 //! per process; everything else is per server ([`crate::command::Ctx`]).
 
+use std::fmt::{Display, Write as _};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use metrics::Histogram;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio_util::sync::CancellationToken;
 
+use crate::command::cmdstats::Counts;
 use crate::command::table::Group;
 use crate::command::Ctx;
 use crate::store::StoreOp;
@@ -525,23 +528,18 @@ fn install() -> Option<Instruments> {
             return None;
         }
     };
-    // COMMAND_DURATION is rendered by `CommandLatency`, not the recorder.
-    for m in ALL.iter().filter(|m| m.name != COMMAND_DURATION.name) {
-        describe(m);
+    // Only histograms live in the recorder; COMMAND_DURATION is rendered
+    // by `render_command_latency`, everything else by `Text`.
+    for m in ALL.iter().filter(|m| m.kind == Kind::Histogram) {
+        if m.name != COMMAND_DURATION.name {
+            metrics::describe_histogram!(m.name, m.help);
+        }
     }
     Some(Instruments {
         prometheus,
         upstream_rtt: metrics::histogram!(UPSTREAM_RTT.name),
         invalidation_lag: metrics::histogram!(INVALIDATION_LAG.name),
     })
-}
-
-fn describe(m: &Metric) {
-    match m.kind {
-        Kind::Counter => metrics::describe_counter!(m.name, m.help),
-        Kind::Gauge => metrics::describe_gauge!(m.name, m.help),
-        Kind::Histogram => metrics::describe_histogram!(m.name, m.help),
-    }
 }
 
 /// Install the recorder now, before anything is timed (the server calls
@@ -588,7 +586,6 @@ impl AtomicHistogram {
 
     /// Prometheus text lines for this histogram under `name{labels}`.
     fn render(&self, name: &str, labels: &str, out: &mut String) {
-        use std::fmt::Write as _;
         let mut cumulative = 0;
         let bounds = LATENCY_BUCKETS.iter().map(|b| b.to_string());
         for (le, b) in bounds.chain(["+Inf".to_string()]).zip(&self.buckets) {
@@ -649,25 +646,24 @@ pub async fn upkeep(shutdown: CancellationToken) {
 }
 
 /// The Prometheus text for `ctx`: ping the catalogue's stores (bounded),
-/// copy the counters into the recorder, render.
+/// write this server's values, then the process-wide histograms.
 pub async fn scrape(ctx: &Ctx) -> String {
     let Some(i) = instruments() else {
         return String::new();
     };
     let stores = stores_up(ctx).await;
-    // Several servers in one process (tests) share the recorder: copy and
-    // render one server's values at a time.
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-    export_server(ctx);
-    export_stats(ctx);
-    export_upstream(ctx);
-    export_l1(ctx);
-    export_materials(ctx, stores);
-    export_commands(ctx);
-    export_stores();
-    let mut text = i.prometheus.render();
-    if !text.is_empty() && !text.ends_with('\n') {
+    let mut out = Text::default();
+    export_server(ctx, &mut out);
+    export_stats(ctx, &mut out);
+    export_upstream(ctx, &mut out);
+    export_l1(ctx, &mut out);
+    export_materials(ctx, stores, &mut out);
+    export_commands(ctx, &mut out);
+    export_stores(&mut out);
+    let mut text = out.0;
+    let histograms = i.prometheus.render();
+    text.push_str(&histograms);
+    if !histograms.is_empty() && !histograms.ends_with('\n') {
         text.push('\n');
     }
     text.push_str(&render_command_latency());
@@ -678,15 +674,38 @@ fn get(c: &AtomicU64) -> u64 {
     c.load(Ordering::Relaxed)
 }
 
-fn set_counters(list: &[(Metric, u64)]) {
-    for (m, v) in list {
-        metrics::counter!(m.name).absolute(*v);
-    }
-}
+/// Prometheus text for one server's values, a whole family at a time.
+///
+/// Per-server values are written here rather than set in the process-wide
+/// recorder: several servers in one process (tests) would overwrite each
+/// other there, and the recorder keeps a counter's largest value ever set,
+/// so a counter could never follow a `STATS RESET`.
+#[derive(Default)]
+struct Text(String);
 
-fn set_gauges(list: &[(Metric, f64)]) {
-    for (m, v) in list {
-        metrics::gauge!(m.name).set(*v);
+impl Text {
+    fn head(&mut self, m: Metric) {
+        let _ = writeln!(self.0, "# HELP {} {}", m.name, m.help);
+        let _ = writeln!(self.0, "# TYPE {} {}", m.name, m.kind.as_str());
+    }
+
+    /// Unlabelled metrics with their values.
+    fn each<V: Display>(&mut self, list: &[(Metric, V)]) {
+        for (m, v) in list {
+            self.head(*m);
+            let _ = writeln!(self.0, "{} {v}", m.name);
+        }
+    }
+
+    /// One metric whose samples differ in the label `key`.
+    fn by<V: Display>(&mut self, m: Metric, key: &str, samples: &[(&str, V)]) {
+        if samples.is_empty() {
+            return;
+        }
+        self.head(m);
+        for (label, v) in samples {
+            let _ = writeln!(self.0, "{}{{{key}=\"{label}\"}} {v}", m.name);
+        }
     }
 }
 
@@ -698,10 +717,10 @@ fn flag(on: bool) -> f64 {
     }
 }
 
-fn export_server(ctx: &Ctx) {
-    metrics::gauge!(BUILD_INFO.name, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+fn export_server(ctx: &Ctx, out: &mut Text) {
+    out.by(BUILD_INFO, "version", &[(env!("CARGO_PKG_VERSION"), 1)]);
     let c = ctx.clients.summary();
-    set_gauges(&[
+    out.each(&[
         (UPTIME, ctx.started.elapsed().as_secs_f64()),
         (CLIENTS_CONNECTED, c.connected as f64),
         (CLIENTS_MAX, ctx.config.server.maxclients as f64),
@@ -715,9 +734,9 @@ fn export_server(ctx: &Ctx) {
     ]);
 }
 
-fn export_stats(ctx: &Ctx) {
+fn export_stats(ctx: &Ctx, out: &mut Text) {
     let s = &ctx.stats;
-    set_counters(&[
+    out.each(&[
         (CONNECTIONS_RECEIVED, get(&s.connections_received)),
         (CONNECTIONS_REJECTED, get(&s.rejected_connections)),
         (COMMANDS_PROCESSED, get(&s.commands_processed)),
@@ -728,15 +747,15 @@ fn export_stats(ctx: &Ctx) {
     ]);
 }
 
-fn export_upstream(ctx: &Ctx) {
+fn export_upstream(ctx: &Ctx, out: &mut Text) {
     let u = ctx.upstream.state();
     let connected = u.connected.load(Ordering::Relaxed);
-    set_gauges(&[
+    out.each(&[
         (UPSTREAM_UP, flag(connected > 0)),
         (UPSTREAM_CONNECTED, connected as f64),
         (UPSTREAM_PINNED, u.pinned.load(Ordering::Relaxed) as f64),
     ]);
-    set_counters(&[
+    out.each(&[
         (UPSTREAM_ERRORS, get(&u.errors)),
         (UPSTREAM_RECONNECTS, get(&u.reconnects)),
         (UPSTREAM_MUX_COMMANDS, get(&u.mux_commands)),
@@ -745,10 +764,10 @@ fn export_upstream(ctx: &Ctx) {
     ]);
 }
 
-fn export_l1(ctx: &Ctx) {
+fn export_l1(ctx: &Ctx, out: &mut Text) {
     let c = &ctx.cache;
     let (st, k) = (c.l1.stats(), &c.counters);
-    set_counters(&[
+    out.each(&[
         (L1_HITS, st.hits),
         (L1_MISSES, st.misses),
         (L1_ADMISSIONS, st.admissions),
@@ -764,7 +783,7 @@ fn export_l1(ctx: &Ctx) {
         (L1_COALESCED, get(&k.coalesced)),
         (L1_INVALIDATION_LAG_SAMPLES, get(&c.lag.samples)),
     ]);
-    set_gauges(&[
+    out.each(&[
         (L1_ENABLED, flag(c.enabled)),
         (L1_ENTRIES, st.entries as f64),
         (L1_KEYS, st.keys as f64),
@@ -774,9 +793,8 @@ fn export_l1(ctx: &Ctx) {
         (L1_INVALIDATION_LAG_MAX, get(&c.lag.max_us) as f64 / 1e6),
     ]);
     let mode = crate::command::info::tracking_mode(c.tracking());
-    for m in ["on", "down", "off"] {
-        metrics::gauge!(L1_TRACKING.name, "mode" => m).set(flag(m == mode));
-    }
+    let modes = ["on", "down", "off"].map(|m| (m, flag(m == mode)));
+    out.by(L1_TRACKING, "mode", &modes);
 }
 
 /// Whether each store (relational, vector) answered the latest HEALTH
@@ -797,17 +815,13 @@ async fn stores_up(ctx: &Ctx) -> Option<[bool; 2]> {
     Some([up("relational_store"), up("vector_store")])
 }
 
-fn export_materials(ctx: &Ctx, stores: Option<[bool; 2]>) {
+fn export_materials(ctx: &Ctx, stores: Option<[bool; 2]>, out: &mut Text) {
     let c = &ctx.materials.counters;
     let open = ctx.materials.get().ok();
-    for (tier, hits, misses) in [
-        ("l1", &c.l1_hits, &c.l1_misses),
-        ("l2", &c.l2_hits, &c.l2_misses),
-    ] {
-        metrics::counter!(MATERIALS_HITS.name, "tier" => tier).absolute(get(hits));
-        metrics::counter!(MATERIALS_MISSES.name, "tier" => tier).absolute(get(misses));
-    }
-    set_counters(&[
+    let tiers = |l1: &AtomicU64, l2: &AtomicU64| [("l1", get(l1)), ("l2", get(l2))];
+    out.by(MATERIALS_HITS, "tier", &tiers(&c.l1_hits, &c.l2_hits));
+    out.by(MATERIALS_MISSES, "tier", &tiers(&c.l1_misses, &c.l2_misses));
+    out.each(&[
         (MATERIALS_L2_ERRORS, get(&c.l2_errors)),
         (MATERIALS_STORE_READS, get(&c.store_reads)),
         (MATERIALS_BACKEND_ERRORS, get(&c.backend_errors)),
@@ -815,35 +829,39 @@ fn export_materials(ctx: &Ctx, stores: Option<[bool; 2]>) {
         (MATERIALS_INVALIDATIONS, get(&c.invalidations)),
         (MATERIALS_COALESCED, open.map_or(0, |cat| cat.coalesced())),
     ]);
-    set_gauges(&[
+    out.each(&[
         (MATERIALS_OPEN, flag(open.is_some())),
         (MATERIALS_GENERATION, get(&c.generation) as f64),
     ]);
-    if let Some(up) = stores {
-        for (store, up) in ["relational", "vector"].into_iter().zip(up) {
-            metrics::gauge!(MATERIALS_STORE_UP.name, "store" => store).set(flag(up));
-        }
+    if let Some([relational, vector]) = stores {
+        let up = [("relational", flag(relational)), ("vector", flag(vector))];
+        out.by(MATERIALS_STORE_UP, "store", &up);
     }
 }
 
 /// `# Commandstats`, summed per command family.
-fn export_commands(ctx: &Ctx) {
-    for (family, c) in ctx.commands.families() {
-        metrics::counter!(COMMAND_CALLS.name, "family" => family).absolute(c.calls);
-        metrics::counter!(COMMAND_FAILED.name, "family" => family).absolute(c.failed);
-        metrics::counter!(COMMAND_REJECTED.name, "family" => family).absolute(c.rejected);
-    }
+fn export_commands(ctx: &Ctx, out: &mut Text) {
+    let families: Vec<_> = ctx.commands.families().into_iter().collect();
+    let column = |f: fn(&Counts) -> u64| -> Vec<(&str, u64)> {
+        families.iter().map(|(name, c)| (*name, f(c))).collect()
+    };
+    out.by(COMMAND_CALLS, "family", &column(|c| c.calls));
+    out.by(COMMAND_FAILED, "family", &column(|c| c.failed));
+    out.by(COMMAND_REJECTED, "family", &column(|c| c.rejected));
 }
 
-/// `# Backends`: calls and errors of every store called so far.
-fn export_stores() {
-    for store in crate::store::health::STORES {
-        let b = crate::store::health::snapshot(store);
-        if b.calls > 0 {
-            metrics::counter!(STORE_CALLS.name, "store" => store).absolute(b.calls);
-            metrics::counter!(STORE_ERRORS.name, "store" => store).absolute(b.errors);
-        }
-    }
+/// `# Backends`: calls and errors of every store called so far (per
+/// process, as the stores' health is).
+fn export_stores(out: &mut Text) {
+    let called: Vec<_> = crate::store::health::STORES
+        .iter()
+        .map(|store| (*store, crate::store::health::snapshot(store)))
+        .filter(|(_, b)| b.calls > 0)
+        .collect();
+    let calls: Vec<_> = called.iter().map(|(s, b)| (*s, b.calls)).collect();
+    let errors: Vec<_> = called.iter().map(|(s, b)| (*s, b.errors)).collect();
+    out.by(STORE_CALLS, "store", &calls);
+    out.by(STORE_ERRORS, "store", &errors);
 }
 
 #[cfg(test)]

@@ -9,6 +9,14 @@
 //! Redis, tracking is one-shot: after the push the key is forgotten until the
 //! client reads it again. A key is remembered *before* it is read, so an
 //! invalidation racing the read is never lost.
+//!
+//! A write through respite is learnt of twice: from its reply (so readers
+//! hear of it before the writer's reply, as with Redis) and from Redis's
+//! push. When the push comes after a reader has read the key again, that
+//! reader is told again. The repeat is allowed (Redis's tracking may also
+//! invalidate keys a client no longer holds); suppressing it would need to
+//! know which push belongs to which write, and guessing wrong would leave a
+//! client holding a stale value.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 

@@ -1,13 +1,11 @@
 //! Prometheus metrics on the admin port: a real Redis, respite in front of
 //! it, traffic from a real client, and `/metrics` read by a strict parser
-//! of the text format (tests/common/prometheus.rs). Counters move with
+//! of the text format (tests/suite/common/prometheus.rs). Counters move with
 //! traffic, every declared metric is exported with its HELP and TYPE,
 //! histograms are histograms, and no label carries a key.
 
-mod common;
-
-use common::prometheus::{self, Scrape};
-use common::*;
+use crate::common::prometheus::{self, Scrape};
+use crate::common::*;
 use redis::AsyncCommands;
 use respite::command::table::Group;
 use respite::metrics::{self as m, Metric};
@@ -122,6 +120,37 @@ async fn counters_move_with_traffic_and_the_text_is_strict() {
     assert!(
         !after.has_label(m::COMMAND_DURATION.name, "command"),
         "families only"
+    );
+}
+
+/// Two servers in one process (as here) each report their own counters,
+/// and a family's calls follow `STATS RESET` down to what was counted since.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_server_reports_its_own_counters_and_reset_shows() {
+    let redis = RedisServer::start();
+    let (busy, busy_admin) = with_admin(config_for(&redis)).await;
+    let (idle, idle_admin) = with_admin(config_for(&redis)).await;
+    let mut raw = busy.raw().await;
+    for _ in 0..200 {
+        assert_eq!(raw.call(&[b"PING"]).await, "+PONG\r\n");
+    }
+    let _ = idle.raw().await;
+    let (_, b) = scrape(busy_admin).await;
+    let (body, i) = scrape(idle_admin).await;
+    let connection = [("family", "connection")];
+    assert!(value(&b, m::COMMANDS_PROCESSED) >= 200.0);
+    assert!(b.value(m::COMMAND_CALLS.name, &connection) >= 200.0);
+    assert!(
+        value(&i, m::COMMANDS_PROCESSED) < 200.0,
+        "the idle server shows the busy one's count: {body}"
+    );
+
+    assert!(raw.call(&[b"STATS", b"RESET"]).await.starts_with('+'));
+    assert_eq!(raw.call(&[b"PING"]).await, "+PONG\r\n");
+    let (body, b) = scrape(busy_admin).await;
+    assert!(
+        b.value(m::COMMAND_CALLS.name, &connection) < 10.0,
+        "calls did not follow STATS RESET: {body}"
     );
 }
 

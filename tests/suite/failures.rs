@@ -1,12 +1,10 @@
 //! A dead upstream, a stalled upstream, shutdown, and the binary's signal
 //! and configuration handling: every request gets an answer, nothing hangs.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use respite::config::Config;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;

@@ -3,12 +3,10 @@
 //! traffic and RESET, HEALTH and `/ready` following the upstream and the
 //! stores.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 // ----- a strict parser of Redis's INFO format --------------------------------
 

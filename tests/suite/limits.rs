@@ -2,12 +2,10 @@
 //! errors, in-flight and client limits, idle timeout, output buffer limits,
 //! and a fuzz check that no input takes respite down.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

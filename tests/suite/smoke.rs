@@ -1,6 +1,5 @@
 //! The fixture itself works: respite forwards a command to its own Redis.
-mod common;
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn set_then_get_through_respite() {

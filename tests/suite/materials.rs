@@ -4,12 +4,10 @@
 //! two instances sharing one upstream and one relational store; bad input;
 //! a store that goes down; no upstream at all.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use redis::Value;
 use respite::config::Config;
 

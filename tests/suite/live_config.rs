@@ -4,11 +4,9 @@
 //! `CONFIG` still reaching Redis, SIGHUP with a good and a bad file, the
 //! log level changed live, and `RESPITE SLOWLOG`.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use redis::aio::MultiplexedConnection;
 use respite::config::live::Origin;
 use respite::config::Config;

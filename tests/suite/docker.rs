@@ -6,14 +6,12 @@
 //! mounted, and every metric the dashboard queries exists in a real
 //! `/metrics` scrape of respite with the catalogue on.
 
-mod common;
-
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use crate::common::prometheus::{family_of, Scrape};
+use crate::common::*;
 use clap::Parser;
-use common::prometheus::{family_of, Scrape};
-use common::*;
 use respite::cli::{Cli, Command};
 use respite::config::materials::VectorBackend;
 use respite::Config;

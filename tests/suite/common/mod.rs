@@ -493,6 +493,27 @@ impl Raw {
         String::from_utf8_lossy(&r).into_owned()
     }
 
+    /// The next reply as text, passing over repeats of the invalidation
+    /// `push`. respite learns of a write through it twice (from the write's
+    /// reply and from Redis's push); when Redis's push arrives after the
+    /// client read the key again, the client is told again. The tracking
+    /// contract allows such a repeat; any other reply is returned.
+    pub async fn next_past(&mut self, push: &str) -> String {
+        loop {
+            let r = self.next().await;
+            if r != push {
+                return r;
+            }
+        }
+    }
+
+    /// Send a command and return its reply, passing over repeats of `push`
+    /// (see [`Raw::next_past`]).
+    pub async fn call_past(&mut self, args: &[&[u8]], push: &str) -> String {
+        self.cmd(args).await;
+        self.next_past(push).await
+    }
+
     /// Send a command and return its reply's raw bytes.
     pub async fn call_bytes(&mut self, args: &[&[u8]]) -> Bytes {
         self.cmd(args).await;

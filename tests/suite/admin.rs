@@ -1,8 +1,6 @@
 //! The admin port: Prometheus metrics, liveness and readiness over HTTP.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_health_and_ready_are_served() {
