@@ -47,10 +47,15 @@ pub fn material(w: &mut ReplyWriter, m: &Material, score: Option<f32>) {
     }
 }
 
-/// One material as a complete reply element.
-pub fn material_bytes(proto: Proto, m: &Material) -> Bytes {
+/// One `MGET.MATERIAL` element: the material, or null for an id that
+/// does not exist.
+pub fn material_bytes(proto: Proto, m: Option<&Material>) -> Bytes {
     let mut out = BytesMut::with_capacity(256);
-    material(&mut ReplyWriter::new(&mut out, proto), m, None);
+    let mut w = ReplyWriter::new(&mut out, proto);
+    match m {
+        Some(m) => material(&mut w, m, None),
+        None => w.null(),
+    }
     out.freeze()
 }
 

@@ -488,9 +488,11 @@ impl Catalogue {
             let found = self.fetch(&want).await?;
             let mut fills = Vec::new();
             for (&i, m) in missing.iter().zip(found.iter()) {
-                if let Some(m) = m {
-                    parts[i] = Some(reply::material_bytes(proto, m));
-                    let json = serde_json::to_vec(m).unwrap_or_default();
+                parts[i] = Some(reply::material_bytes(proto, m.as_ref()));
+                // An id that does not exist is cached too (as JSON null):
+                // asking again for it costs no store read until a write
+                // of that id drops the entry, as it drops any other.
+                if let Ok(json) = serde_json::to_vec(m) {
                     fills.push((keys[i].clone(), Bytes::from(json)));
                 }
             }
@@ -499,10 +501,7 @@ impl Catalogue {
         let mut out = BytesMut::new();
         encode::array_header(&mut out, ids.len());
         for p in parts {
-            match p {
-                Some(b) => out.extend_from_slice(&b),
-                None => crate::protocol::encode::ReplyWriter::new(&mut out, proto).null(),
-            }
+            out.extend_from_slice(&p.unwrap_or_else(|| reply::material_bytes(proto, None)));
         }
         Ok(out.freeze())
     }
@@ -524,12 +523,14 @@ impl Catalogue {
         let variant = material_variant(proto);
         for (j, &i) in missing.iter().enumerate() {
             let stored = read.values.get(j).cloned().flatten();
-            let Some(m) = stored.and_then(|v| serde_json::from_slice::<Material>(&v).ok()) else {
+            // `null` is an id known not to exist.
+            let known = stored.and_then(|v| serde_json::from_slice::<Option<Material>>(&v).ok());
+            let Some(m) = known else {
                 bump(&self.counters.l2_misses);
                 continue;
             };
             bump(&self.counters.l2_hits);
-            let element = reply::material_bytes(proto, &m);
+            let element = reply::material_bytes(proto, m.as_ref());
             t.cache.fill_derived(
                 &keys[i],
                 &variant,

@@ -385,6 +385,40 @@ async fn replies_are_maps_in_resp3_and_cached_in_both_tiers() {
     rig.stop().await;
 }
 
+/// An id that does not exist is cached as such: asking again reads no
+/// store, and writing that id makes it appear at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_id_is_cached_until_it_is_written() {
+    let rig = start_rig(None, |c| c.l1.admit_min_reads = 1).await;
+    let mut con = client(&rig.proxy.url()).await;
+    mset(&mut con, &catalogue()).await;
+    let mut raw = rig.proxy.raw().await;
+    let before = info_field(&mut raw, "materials", "materials_store_reads").await;
+    for _ in 0..3 {
+        let reply = call(&mut raw, &["MGET.MATERIAL", "m-1", "ghost"]).await;
+        assert!(reply.starts_with("*2\r\n*22\r\n"), "{reply}");
+        assert!(reply.ends_with("$-1\r\n"), "{reply}");
+    }
+    let reads = info_field(&mut raw, "materials", "materials_store_reads").await - before;
+    assert_eq!(reads, 1, "the missing id was read from the store again");
+    let mut direct = rig.redis.direct().await;
+    let stored: String = redis::cmd("GET")
+        .arg("rag_materials:material:ghost")
+        .query_async(&mut direct)
+        .await
+        .unwrap();
+    assert_eq!(stored, "null");
+
+    mset(
+        &mut con,
+        &[record("ghost", "Гвозди строительные", "Крепёж", 90.0, "")],
+    )
+    .await;
+    let reply = call(&mut raw, &["MGET.MATERIAL", "ghost"]).await;
+    assert!(reply.contains("Гвозди строительные"), "{reply}");
+    rig.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identical_concurrent_misses_coalesce() {
     let rig = start_rig(None, |_| {}).await;
