@@ -659,7 +659,7 @@ pub async fn scrape(ctx: &Ctx) -> String {
     export_l1(ctx, &mut out);
     export_materials(ctx, stores, &mut out);
     export_commands(ctx, &mut out);
-    export_stores(&mut out);
+    export_stores(ctx, &mut out);
     let mut text = out.0;
     let histograms = i.prometheus.render();
     text.push_str(&histograms);
@@ -850,12 +850,12 @@ fn export_commands(ctx: &Ctx, out: &mut Text) {
     out.by(COMMAND_REJECTED, "family", &column(|c| c.rejected));
 }
 
-/// `# Backends`: calls and errors of every store called so far (per
-/// process, as the stores' health is).
-fn export_stores(out: &mut Text) {
+/// `# Backends`: calls and errors of every store called so far.
+fn export_stores(ctx: &Ctx, out: &mut Text) {
+    let health = &ctx.materials.counters.stores;
     let called: Vec<_> = crate::store::health::STORES
         .iter()
-        .map(|store| (*store, crate::store::health::snapshot(store)))
+        .map(|store| (*store, health.snapshot(store)))
         .filter(|(_, b)| b.calls > 0)
         .collect();
     let calls: Vec<_> = called.iter().map(|(s, b)| (*s, b.calls)).collect();

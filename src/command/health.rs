@@ -255,7 +255,7 @@ async fn probe_stores(ctx: &Ctx) -> Vec<Component> {
         .into_iter()
         .zip(results)
         .map(|((name, kind), r)| {
-            let last = crate::store::health::snapshot(kind).last_latency_us;
+            let last = ctx.materials.counters.stores.snapshot(kind).last_latency_us;
             let ms = (last as f64 / 1000.0).min(millis(started));
             match r {
                 Ok(()) => store(name, kind, Status::Up, ms, String::new()),

@@ -376,7 +376,7 @@ fn backends(ctx: &Ctx, out: &mut String) {
         ("vector", crate::store::VectorStore::name(cat.vector())),
     ];
     for (role, name) in stores {
-        let b = crate::store::health::snapshot(name);
+        let b = ctx.materials.counters.stores.snapshot(name);
         let status = match b.last_ok {
             None => "unknown",
             Some(true) => "up",

@@ -191,7 +191,15 @@ fn dedup_last(batch: Vec<Material>) -> Vec<Material> {
 async fn optimize(cat: &Catalogue) {
     let v = cat.vector();
     let long = Duration::from_secs(600);
-    if let Err(e) = timed(v.name(), StoreOp::Optimize, long, v.optimize()).await {
+    if let Err(e) = timed(
+        &cat.counters.stores,
+        v.name(),
+        StoreOp::Optimize,
+        long,
+        v.optimize(),
+    )
+    .await
+    {
         tracing::warn!(error = %e, "vector store optimisation failed");
     }
 }
@@ -205,6 +213,7 @@ pub async fn seed_if_empty(cat: &Catalogue) -> Result<(), MaterialsError> {
     }
     let r = cat.relational();
     let count = timed(
+        &cat.counters.stores,
         r.name(),
         StoreOp::Count,
         Duration::from_millis(cfg.timeout_ms),
@@ -245,13 +254,20 @@ pub async fn reindex(
     let backend = |e: crate::store::StoreError| MaterialsError::Backend(e.to_string());
     let long = Duration::from_secs(600);
     let (r, v) = (cat.relational(), cat.vector());
-    timed(v.name(), StoreOp::Clear, long, v.clear())
-        .await
-        .map_err(backend)?;
+    timed(
+        &cat.counters.stores,
+        v.name(),
+        StoreOp::Clear,
+        long,
+        v.clear(),
+    )
+    .await
+    .map_err(backend)?;
     let mut after: Option<String> = None;
     let mut done = 0;
     loop {
         let page = timed(
+            &cat.counters.stores,
             r.name(),
             StoreOp::Page,
             long,
@@ -262,9 +278,15 @@ pub async fn reindex(
         let Some(last) = page.last() else { break };
         after = Some(last.id.clone());
         let points = cat.points(&page).await?;
-        timed(v.name(), StoreOp::Upsert, long, v.upsert(points))
-            .await
-            .map_err(backend)?;
+        timed(
+            &cat.counters.stores,
+            v.name(),
+            StoreOp::Upsert,
+            long,
+            v.upsert(points),
+        )
+        .await
+        .map_err(backend)?;
         done += page.len() as u64;
         bar.inc(page.len() as u64);
     }

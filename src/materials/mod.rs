@@ -128,6 +128,7 @@ pub async fn open(cfg: &MaterialsConfig, counters: Arc<Counters>) -> Result<Cata
     let timeout = Duration::from_millis(cfg.timeout_ms);
     let r = &cfg.relational;
     let relational = timed(
+        &counters.stores,
         "relational store",
         StoreOp::Connect,
         timeout,
@@ -135,6 +136,7 @@ pub async fn open(cfg: &MaterialsConfig, counters: Arc<Counters>) -> Result<Cata
     )
     .await?;
     timed(
+        &counters.stores,
         relational.name(),
         StoreOp::Migrate,
         timeout * 6,
@@ -150,6 +152,7 @@ pub async fn open(cfg: &MaterialsConfig, counters: Arc<Counters>) -> Result<Cata
         }
     };
     timed(
+        &counters.stores,
         vector.name(),
         StoreOp::Ensure,
         timeout * 6,

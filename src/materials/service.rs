@@ -61,6 +61,8 @@ pub struct Counters {
     pub invalidations: AtomicU64,
     /// The search generation as last read from the upstream (INFO).
     pub generation: AtomicU64,
+    /// What the stores' calls said (INFO `# Backends`, HEALTH).
+    pub stores: crate::store::health::StoreHealth,
 }
 
 /// The catalogue's cache lifetimes, in seconds. `materials.*_ttl_secs` are
@@ -234,8 +236,20 @@ impl Catalogue {
     pub async fn ping_stores(&self, bound: Duration) -> [Result<(), StoreError>; 2] {
         let (r, v) = (&self.relational, &self.vector);
         let (r, v) = tokio::join!(
-            timed(r.name(), StoreOp::Ping, bound, r.ping()),
-            timed(v.name(), StoreOp::Ping, bound, v.ping()),
+            timed(
+                &self.counters.stores,
+                r.name(),
+                StoreOp::Ping,
+                bound,
+                r.ping()
+            ),
+            timed(
+                &self.counters.stores,
+                v.name(),
+                StoreOp::Ping,
+                bound,
+                v.ping()
+            ),
         );
         [r, v]
     }
@@ -405,6 +419,7 @@ impl Catalogue {
         let v = &self.vector;
         let hits = self
             .backend(timed(
+                &self.counters.stores,
                 v.name(),
                 StoreOp::Search,
                 self.timeout,
@@ -435,8 +450,14 @@ impl Catalogue {
                 .await
                 .map_err(|e| crate::store::StoreError::failed("embedder", e))
         };
-        self.backend(timed("embedder", StoreOp::Embed, self.timeout, call))
-            .await
+        self.backend(timed(
+            &self.counters.stores,
+            "embedder",
+            StoreOp::Embed,
+            self.timeout,
+            call,
+        ))
+        .await
     }
 
     /// Count and convert a store failure.
@@ -459,7 +480,13 @@ impl Catalogue {
                 bump(&self.counters.store_reads);
                 let r = &self.relational;
                 let rows = self
-                    .backend(timed(r.name(), StoreOp::Get, self.timeout, r.get_many(ids)))
+                    .backend(timed(
+                        &self.counters.stores,
+                        r.name(),
+                        StoreOp::Get,
+                        self.timeout,
+                        r.get_many(ids),
+                    ))
                     .await?;
                 Ok(Arc::new(rows))
             })
@@ -552,6 +579,7 @@ impl Catalogue {
         let r = &self.relational;
         let before = self
             .backend(timed(
+                &self.counters.stores,
                 r.name(),
                 StoreOp::Get,
                 self.timeout,
@@ -559,6 +587,7 @@ impl Catalogue {
             ))
             .await?;
         self.backend(timed(
+            &self.counters.stores,
             r.name(),
             StoreOp::Upsert,
             self.timeout,
@@ -568,6 +597,7 @@ impl Catalogue {
         let v = &self.vector;
         if let Err(e) = self
             .backend(timed(
+                &self.counters.stores,
                 v.name(),
                 StoreOp::Upsert,
                 self.timeout,
@@ -603,7 +633,15 @@ impl Catalogue {
             }
             Ok(())
         };
-        if let Err(e) = timed(r.name(), StoreOp::Rollback, self.timeout, undo).await {
+        if let Err(e) = timed(
+            &self.counters.stores,
+            r.name(),
+            StoreOp::Rollback,
+            self.timeout,
+            undo,
+        )
+        .await
+        {
             tracing::error!(error = %e, "materials: could not roll the relational store back; run `respite reindex`");
         }
     }
@@ -630,10 +668,17 @@ impl Catalogue {
     pub async fn delete(&self, ids: &[String]) -> Result<u64, MaterialsError> {
         let r = &self.relational;
         let before = self
-            .backend(timed(r.name(), StoreOp::Get, self.timeout, r.get_many(ids)))
+            .backend(timed(
+                &self.counters.stores,
+                r.name(),
+                StoreOp::Get,
+                self.timeout,
+                r.get_many(ids),
+            ))
             .await?;
         let v = &self.vector;
         self.backend(timed(
+            &self.counters.stores,
             v.name(),
             StoreOp::Delete,
             self.timeout,
@@ -642,6 +687,7 @@ impl Catalogue {
         .await?;
         match self
             .backend(timed(
+                &self.counters.stores,
                 r.name(),
                 StoreOp::Delete,
                 self.timeout,
@@ -656,9 +702,15 @@ impl Catalogue {
             Err(e) => {
                 let old: Vec<Material> = before.into_iter().flatten().collect();
                 let restored = match self.points(&old).await {
-                    Ok(points) => timed(v.name(), StoreOp::Upsert, self.timeout, v.upsert(points))
-                        .await
-                        .is_ok(),
+                    Ok(points) => timed(
+                        &self.counters.stores,
+                        v.name(),
+                        StoreOp::Upsert,
+                        self.timeout,
+                        v.upsert(points),
+                    )
+                    .await
+                    .is_ok(),
                     Err(_) => false,
                 };
                 if !restored {

@@ -1,7 +1,9 @@
 //! What each store's last calls said: kind, status, last latency, errors.
 //! Fed by [`super::timed`], which every store call passes through; read by
-//! INFO's `# Backends`, STATS and HEALTH. The set of store names is small
-//! and fixed, so the table never grows with traffic.
+//! INFO's `# Backends`, STATS, HEALTH and the metrics. One table per server
+//! (it lives with the catalogue's counters), so servers sharing a process
+//! never report each other's stores. The set of store names is small and
+//! fixed, so the table never grows with traffic.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -20,16 +22,10 @@ struct Row {
     last_error: Mutex<String>,
 }
 
-static ROWS: [Row; STORES.len()] = [const { row() }; STORES.len()];
-
-const fn row() -> Row {
-    Row {
-        calls: AtomicU64::new(0),
-        errors: AtomicU64::new(0),
-        last_us: AtomicU64::new(0),
-        last_state: AtomicU64::new(0),
-        last_error: Mutex::new(String::new()),
-    }
+/// The calls of every store, one row per name in [`STORES`].
+#[derive(Debug, Default)]
+pub struct StoreHealth {
+    rows: [Row; STORES.len()],
 }
 
 /// A store's record, as of now.
@@ -47,42 +43,45 @@ pub struct BackendStats {
     pub last_error: String,
 }
 
-fn index(store: &str) -> Option<usize> {
-    STORES.iter().position(|s| *s == store)
-}
+impl StoreHealth {
+    fn row(&self, store: &str) -> Option<&Row> {
+        let i = STORES.iter().position(|s| *s == store)?;
+        self.rows.get(i)
+    }
 
-/// Record one call to `store` (unknown names are ignored).
-pub fn record(store: &str, elapsed: Duration, error: Option<&dyn std::fmt::Display>) {
-    let Some(r) = index(store).and_then(|i| ROWS.get(i)) else {
-        return;
-    };
-    r.calls.fetch_add(1, Ordering::Relaxed);
-    r.last_us
-        .store(elapsed.as_micros() as u64, Ordering::Relaxed);
-    r.last_state
-        .store(if error.is_some() { 2 } else { 1 }, Ordering::Relaxed);
-    if let Some(e) = error {
-        r.errors.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut last) = r.last_error.lock() {
-            *last = e.to_string();
+    /// Record one call to `store` (unknown names are ignored).
+    pub fn record(&self, store: &str, elapsed: Duration, error: Option<&dyn std::fmt::Display>) {
+        let Some(r) = self.row(store) else {
+            return;
+        };
+        r.calls.fetch_add(1, Ordering::Relaxed);
+        r.last_us
+            .store(elapsed.as_micros() as u64, Ordering::Relaxed);
+        r.last_state
+            .store(if error.is_some() { 2 } else { 1 }, Ordering::Relaxed);
+        if let Some(e) = error {
+            r.errors.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut last) = r.last_error.lock() {
+                *last = e.to_string();
+            }
         }
     }
-}
 
-/// What `store`'s calls have said so far.
-pub fn snapshot(store: &str) -> BackendStats {
-    let Some(r) = index(store).and_then(|i| ROWS.get(i)) else {
-        return BackendStats::default();
-    };
-    BackendStats {
-        calls: r.calls.load(Ordering::Relaxed),
-        errors: r.errors.load(Ordering::Relaxed),
-        last_latency_us: r.last_us.load(Ordering::Relaxed),
-        last_ok: match r.last_state.load(Ordering::Relaxed) {
-            0 => None,
-            s => Some(s == 1),
-        },
-        last_error: r.last_error.lock().map(|e| e.clone()).unwrap_or_default(),
+    /// What `store`'s calls have said so far.
+    pub fn snapshot(&self, store: &str) -> BackendStats {
+        let Some(r) = self.row(store) else {
+            return BackendStats::default();
+        };
+        BackendStats {
+            calls: r.calls.load(Ordering::Relaxed),
+            errors: r.errors.load(Ordering::Relaxed),
+            last_latency_us: r.last_us.load(Ordering::Relaxed),
+            last_ok: match r.last_state.load(Ordering::Relaxed) {
+                0 => None,
+                s => Some(s == 1),
+            },
+            last_error: r.last_error.lock().map(|e| e.clone()).unwrap_or_default(),
+        }
     }
 }
 
@@ -92,18 +91,19 @@ mod tests {
 
     #[test]
     fn records_calls_errors_and_the_last_state() {
-        // "embedder" is not touched by other unit tests.
-        let before = snapshot("embedder");
-        record("embedder", Duration::from_micros(250), None);
+        let h = StoreHealth::default();
+        assert_eq!(h.snapshot("embedder").last_ok, None, "never called");
+        h.record("embedder", Duration::from_micros(250), None);
         let e = "refused";
-        record("embedder", Duration::from_micros(40), Some(&e));
-        let after = snapshot("embedder");
-        assert_eq!(after.calls, before.calls + 2);
-        assert_eq!(after.errors, before.errors + 1);
+        h.record("embedder", Duration::from_micros(40), Some(&e));
+        let after = h.snapshot("embedder");
+        assert_eq!(after.calls, 2);
+        assert_eq!(after.errors, 1);
         assert_eq!(after.last_latency_us, 40);
         assert_eq!(after.last_ok, Some(false));
         assert_eq!(after.last_error, "refused");
-        record("nonsense", Duration::ZERO, None);
-        assert_eq!(snapshot("nonsense"), BackendStats::default());
+        h.record("nonsense", Duration::ZERO, None);
+        assert_eq!(h.snapshot("nonsense"), BackendStats::default());
+        assert_eq!(h.snapshot("postgres"), BackendStats::default(), "per table");
     }
 }

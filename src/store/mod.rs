@@ -108,8 +108,10 @@ impl StoreOp {
 
 /// Run a store call with a deadline; a late answer becomes
 /// [`StoreError::Timeout`]. Every call's duration, whatever its outcome,
-/// goes to the store latency histogram under `store` and `op`.
+/// goes to the store latency histogram under `store` and `op`, and its
+/// outcome to the server's `health` table.
 pub async fn timed<T>(
+    health: &health::StoreHealth,
     store: &'static str,
     op: StoreOp,
     timeout: Duration,
@@ -127,7 +129,7 @@ pub async fn timed<T>(
         }),
     };
     let error = result.as_ref().err().map(|e| e as &dyn std::fmt::Display);
-    health::record(store, elapsed, error);
+    health.record(store, elapsed, error);
     result
 }
 

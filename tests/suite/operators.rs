@@ -401,6 +401,35 @@ async fn becomes_healthy(client: &mut redis::aio::MultiplexedConnection, bound: 
     .await
 }
 
+/// Two servers in one process (as in these tests) each report their own
+/// stores' calls in `# Backends`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backends_are_counted_per_server() {
+    let busy = CatalogueRig::start().await;
+    let idle = CatalogueRig::start().await;
+    let calls = async |rig: &CatalogueRig| {
+        let mut raw = rig.proxy.raw().await;
+        info_field(&mut raw, "backends", "relational_calls").await
+    };
+    let (busy_before, idle_before) = (calls(&busy).await, calls(&idle).await);
+    let mut raw = busy.proxy.raw().await;
+    for i in 0..20 {
+        let id = format!("absent-{i}");
+        let reply = raw.call(&[b"MGET.MATERIAL", id.as_bytes()]).await;
+        assert_eq!(reply, "*1\r\n$-1\r\n");
+    }
+    assert!(
+        calls(&busy).await >= busy_before + 20,
+        "one store read per new id"
+    );
+    assert!(
+        calls(&idle).await < idle_before + 20,
+        "the idle server counted the busy one's store reads"
+    );
+    busy.stop().await;
+    idle.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_follows_a_stopped_store_and_upstream() {
     let db = PgDatabase::create();
