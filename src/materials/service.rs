@@ -418,13 +418,7 @@ impl Catalogue {
         };
         let v = &self.vector;
         let hits = self
-            .backend(timed(
-                &self.counters.stores,
-                v.name(),
-                StoreOp::Search,
-                self.timeout,
-                v.search(&query),
-            ))
+            .backend(self.timed(v.name(), StoreOp::Search, v.search(&query)))
             .await?;
         let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
         let records = self.fetch(&ids).await?;
@@ -450,14 +444,8 @@ impl Catalogue {
                 .await
                 .map_err(|e| crate::store::StoreError::failed("embedder", e))
         };
-        self.backend(timed(
-            &self.counters.stores,
-            "embedder",
-            StoreOp::Embed,
-            self.timeout,
-            call,
-        ))
-        .await
+        self.backend(self.timed("embedder", StoreOp::Embed, call))
+            .await
     }
 
     /// Count and convert a store failure.
@@ -471,6 +459,17 @@ impl Catalogue {
         })
     }
 
+    /// A store call under this catalogue's deadline, recorded in its
+    /// health table.
+    async fn timed<T>(
+        &self,
+        store: &'static str,
+        op: StoreOp,
+        call: impl std::future::Future<Output = Result<T, crate::store::StoreError>>,
+    ) -> Result<T, crate::store::StoreError> {
+        timed(&self.counters.stores, store, op, self.timeout, call).await
+    }
+
     /// Records for `ids` from the relational store, coalesced with an
     /// identical fetch in flight.
     async fn fetch(&self, ids: &[String]) -> Result<Arc<Vec<Option<Material>>>, MaterialsError> {
@@ -480,13 +479,7 @@ impl Catalogue {
                 bump(&self.counters.store_reads);
                 let r = &self.relational;
                 let rows = self
-                    .backend(timed(
-                        &self.counters.stores,
-                        r.name(),
-                        StoreOp::Get,
-                        self.timeout,
-                        r.get_many(ids),
-                    ))
+                    .backend(self.timed(r.name(), StoreOp::Get, r.get_many(ids)))
                     .await?;
                 Ok(Arc::new(rows))
             })
@@ -578,31 +571,13 @@ impl Catalogue {
         let ids: Vec<String> = batch.iter().map(|m| m.id.clone()).collect();
         let r = &self.relational;
         let before = self
-            .backend(timed(
-                &self.counters.stores,
-                r.name(),
-                StoreOp::Get,
-                self.timeout,
-                r.get_many(&ids),
-            ))
+            .backend(self.timed(r.name(), StoreOp::Get, r.get_many(&ids)))
             .await?;
-        self.backend(timed(
-            &self.counters.stores,
-            r.name(),
-            StoreOp::Upsert,
-            self.timeout,
-            r.upsert(batch),
-        ))
-        .await?;
+        self.backend(self.timed(r.name(), StoreOp::Upsert, r.upsert(batch)))
+            .await?;
         let v = &self.vector;
         if let Err(e) = self
-            .backend(timed(
-                &self.counters.stores,
-                v.name(),
-                StoreOp::Upsert,
-                self.timeout,
-                v.upsert(points),
-            ))
+            .backend(self.timed(v.name(), StoreOp::Upsert, v.upsert(points)))
             .await
         {
             self.restore(&ids, &before).await;
@@ -633,15 +608,7 @@ impl Catalogue {
             }
             Ok(())
         };
-        if let Err(e) = timed(
-            &self.counters.stores,
-            r.name(),
-            StoreOp::Rollback,
-            self.timeout,
-            undo,
-        )
-        .await
-        {
+        if let Err(e) = self.timed(r.name(), StoreOp::Rollback, undo).await {
             tracing::error!(error = %e, "materials: could not roll the relational store back; run `respite reindex`");
         }
     }
@@ -668,31 +635,13 @@ impl Catalogue {
     pub async fn delete(&self, ids: &[String]) -> Result<u64, MaterialsError> {
         let r = &self.relational;
         let before = self
-            .backend(timed(
-                &self.counters.stores,
-                r.name(),
-                StoreOp::Get,
-                self.timeout,
-                r.get_many(ids),
-            ))
+            .backend(self.timed(r.name(), StoreOp::Get, r.get_many(ids)))
             .await?;
         let v = &self.vector;
-        self.backend(timed(
-            &self.counters.stores,
-            v.name(),
-            StoreOp::Delete,
-            self.timeout,
-            v.delete(ids),
-        ))
-        .await?;
+        self.backend(self.timed(v.name(), StoreOp::Delete, v.delete(ids)))
+            .await?;
         match self
-            .backend(timed(
-                &self.counters.stores,
-                r.name(),
-                StoreOp::Delete,
-                self.timeout,
-                r.delete(ids),
-            ))
+            .backend(self.timed(r.name(), StoreOp::Delete, r.delete(ids)))
             .await
         {
             Ok(n) => {
@@ -702,15 +651,10 @@ impl Catalogue {
             Err(e) => {
                 let old: Vec<Material> = before.into_iter().flatten().collect();
                 let restored = match self.points(&old).await {
-                    Ok(points) => timed(
-                        &self.counters.stores,
-                        v.name(),
-                        StoreOp::Upsert,
-                        self.timeout,
-                        v.upsert(points),
-                    )
-                    .await
-                    .is_ok(),
+                    Ok(points) => self
+                        .timed(v.name(), StoreOp::Upsert, v.upsert(points))
+                        .await
+                        .is_ok(),
                     Err(_) => false,
                 };
                 if !restored {
