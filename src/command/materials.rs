@@ -77,14 +77,15 @@ pub fn run(
     argv: &[Bytes],
     w: &mut ReplyWriter,
 ) -> Result<Outcome, ReplyError> {
-    let cat = ctx.materials.get()?.clone();
+    // Borrowed: an L1 hit does not touch the catalogue's reference count.
+    let cat = ctx.materials.get()?;
     let args = argv.get(1..).unwrap_or_default();
     let proto = s.proto;
     let here = tiers(ctx);
     let idle = s.materials_pending == 0;
     match name {
         b"MSEARCH" => {
-            let req = parse_search(&cat, args)?;
+            let req = parse_search(cat, args)?;
             cat.recorder.search(args);
             if idle {
                 if let Some(hit) = cat.search_from_l1(here, proto, &req) {
@@ -96,19 +97,20 @@ pub fn run(
             }))
         }
         b"MGET.MATERIAL" => {
-            let ids = parse_ids(&cat, args)?;
+            let ids = parse_ids(cat, args)?;
             cat.recorder.ids(&ids);
             if idle {
                 if let Some(hit) = cat.get_from_l1(here, proto, &ids) {
                     return Ok(replied(w, &hit));
                 }
             }
+            let ids = owned(&ids);
             Ok(task(cat, move |cat, ctx| async move {
                 cat.get(tiers(&ctx), proto, &ids).await
             }))
         }
         b"MSET.MATERIAL" => {
-            let batch = parse_records(&cat, args)?;
+            let batch = parse_records(cat, args)?;
             Ok(task(cat, move |cat, ctx| async move {
                 let n = cat.store(&batch).await?;
                 let ids: Vec<String> = batch.into_iter().map(|m| m.id).collect();
@@ -117,7 +119,7 @@ pub fn run(
             }))
         }
         b"MDEL.MATERIAL" => {
-            let ids = parse_ids(&cat, args)?;
+            let ids = owned(&parse_ids(cat, args)?);
             Ok(task(cat, move |cat, ctx| async move {
                 let n = cat.delete(&ids).await?;
                 cat.invalidate(tiers(&ctx), &ids).await;
@@ -139,7 +141,7 @@ pub fn run(
             }))
         }
         _ => {
-            let plan = parse_warm(&cat, args)?;
+            let plan = parse_warm(cat, args)?;
             Ok(task(cat, move |cat, ctx| async move {
                 Ok(int_reply(warm(&cat, tiers(&ctx), proto, plan).await))
             }))
@@ -168,11 +170,12 @@ fn tiers(ctx: &Ctx) -> Tiers<'_> {
 
 /// Wrap the async part of a command as a [`Task`]; errors become error
 /// replies.
-fn task<F, Fut>(cat: Arc<Catalogue>, f: F) -> Outcome
+fn task<F, Fut>(cat: &Arc<Catalogue>, f: F) -> Outcome
 where
     F: FnOnce(Arc<Catalogue>, Arc<Ctx>) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Bytes, crate::materials::MaterialsError>> + Send + 'static,
 {
+    let cat = cat.clone();
     Outcome::Task(Task::new(move |ctx: Arc<Ctx>| async move {
         match f(cat, ctx).await {
             Ok(b) => b,
@@ -317,18 +320,24 @@ fn mode(arg: &Bytes) -> Result<SearchMode, ReplyError> {
     }
 }
 
-/// Material ids: valid, and no more than `max_batch`.
-fn parse_ids(cat: &Catalogue, args: &[Bytes]) -> Result<Vec<String>, ReplyError> {
+/// Material ids: valid, and no more than `max_batch`. Borrowed from the
+/// request: an L1 hit needs no copy of them.
+fn parse_ids<'a>(cat: &Catalogue, args: &'a [Bytes]) -> Result<Vec<&'a str>, ReplyError> {
     batch_size(cat, args.len())?;
     args.iter()
         .map(|a| match std::str::from_utf8(a) {
-            Ok(id) if valid_id(id) => Ok(id.to_string()),
+            Ok(id) if valid_id(id) => Ok(id),
             _ => Err(ReplyError::invalid(format!(
                 "invalid material id '{}'",
                 String::from_utf8_lossy(a)
             ))),
         })
         .collect()
+}
+
+/// Ids a task can keep.
+fn owned(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|id| id.to_string()).collect()
 }
 
 fn batch_size(cat: &Catalogue, n: usize) -> Result<(), ReplyError> {
@@ -379,7 +388,7 @@ fn parse_warm(cat: &Catalogue, args: &[Bytes]) -> Result<Warm, ReplyError> {
     };
     match kind.to_ascii_uppercase().as_slice() {
         b"TOP" if rest.len() == 1 => Ok(Warm::Top(number(rest.first(), "TOP")?)),
-        b"IDS" if !rest.is_empty() => Ok(Warm::Ids(parse_ids(cat, rest)?)),
+        b"IDS" if !rest.is_empty() => Ok(Warm::Ids(owned(&parse_ids(cat, rest)?))),
         b"QUERIES" if !rest.is_empty() => {
             batch_size(cat, rest.len())?;
             let qs = rest.iter().map(|q| text(q, "a query").map(str::to_string));

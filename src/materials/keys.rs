@@ -30,7 +30,18 @@ impl Keys {
 
     /// The key of material `id`.
     pub fn material(&self, id: &str) -> Bytes {
-        Bytes::from(format!("{}material:{id}", self.prefix))
+        let mut key = Vec::new();
+        self.material_into(&mut key, id);
+        Bytes::from(key)
+    }
+
+    /// The key of material `id`, written over `key` (so a batch of look-ups
+    /// reuses one buffer instead of allocating a key per id).
+    pub fn material_into(&self, key: &mut Vec<u8>, id: &str) {
+        key.clear();
+        key.extend_from_slice(self.prefix.as_bytes());
+        key.extend_from_slice(b"material:");
+        key.extend_from_slice(id.as_bytes());
     }
 
     /// The search generation key.

@@ -1,17 +1,36 @@
 //! What clients ask for most: the queries and ids `MWARM` loads when given
 //! nothing. Bounded: once full, only entries already known are counted.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use bytes::Bytes;
+use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 
 /// Request counts of searches (by their arguments) and of material ids.
 #[derive(Debug)]
 pub struct Recorder {
     cap: usize,
-    searches: DashMap<Vec<Bytes>, AtomicU64>,
-    ids: DashMap<String, AtomicU64>,
+    searches: Table<Vec<Bytes>>,
+    ids: Table<String>,
+}
+
+/// Counts per key, with the number of keys kept beside the map: once the
+/// table is full every unknown key asks for it, and `DashMap::len` would
+/// lock every shard each time.
+#[derive(Debug)]
+struct Table<K: std::hash::Hash + Eq> {
+    map: DashMap<K, AtomicU64>,
+    len: AtomicUsize,
+}
+
+impl<K: std::hash::Hash + Eq> Default for Table<K> {
+    fn default() -> Self {
+        Table {
+            map: DashMap::new(),
+            len: AtomicUsize::new(0),
+        }
+    }
 }
 
 impl Recorder {
@@ -19,8 +38,8 @@ impl Recorder {
     pub fn new(cap: usize) -> Self {
         Recorder {
             cap,
-            searches: DashMap::new(),
-            ids: DashMap::new(),
+            searches: Table::default(),
+            ids: Table::default(),
         }
     }
 
@@ -30,34 +49,43 @@ impl Recorder {
     }
 
     /// Count reads of material ids.
-    pub fn ids(&self, ids: &[String]) {
+    pub fn ids(&self, ids: &[&str]) {
         for id in ids {
-            count(&self.ids, id.as_str(), self.cap, str::to_string);
+            count(&self.ids, *id, self.cap, str::to_string);
         }
     }
 
     /// The `n` most requested searches, most requested first.
     pub fn top_searches(&self, n: usize) -> Vec<Vec<Bytes>> {
-        top(&self.searches, n)
+        top(&self.searches.map, n)
     }
 
     /// The `n` most requested ids, most requested first.
     pub fn top_ids(&self, n: usize) -> Vec<String> {
-        top(&self.ids, n)
+        top(&self.ids.map, n)
     }
 }
 
-fn count<K, Q>(map: &DashMap<K, AtomicU64>, key: &Q, cap: usize, own: impl Fn(&Q) -> K)
+fn count<K, Q>(table: &Table<K>, key: &Q, cap: usize, own: impl Fn(&Q) -> K)
 where
     K: std::hash::Hash + Eq + std::borrow::Borrow<Q>,
     Q: std::hash::Hash + Eq + ?Sized,
 {
-    if let Some(c) = map.get(key) {
+    if let Some(c) = table.map.get(key) {
         c.fetch_add(1, Ordering::Relaxed);
-    } else if map.len() < cap {
-        map.entry(own(key))
-            .or_insert_with(|| AtomicU64::new(0))
-            .fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    if table.len.load(Ordering::Relaxed) >= cap {
+        return;
+    }
+    match table.map.entry(own(key)) {
+        Entry::Occupied(e) => {
+            e.get().fetch_add(1, Ordering::Relaxed);
+        }
+        Entry::Vacant(e) => {
+            e.insert(AtomicU64::new(1));
+            table.len.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -77,7 +105,7 @@ mod tests {
     #[test]
     fn ranks_and_stays_bounded() {
         let r = Recorder::new(2);
-        r.ids(&["a".into(), "b".into(), "b".into(), "c".into()]);
+        r.ids(&["a", "b", "b", "c"]);
         assert_eq!(r.top_ids(5), vec!["b".to_string(), "a".to_string()]);
         r.search(&[Bytes::from("x")]);
         r.search(&[Bytes::from("y")]);

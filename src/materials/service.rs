@@ -278,15 +278,17 @@ impl Catalogue {
     }
 
     /// The `MGET.MATERIAL` reply from L1 alone, if every id is there.
-    pub fn get_from_l1(&self, t: Tiers<'_>, proto: Proto, ids: &[String]) -> Option<Bytes> {
+    pub fn get_from_l1(&self, t: Tiers<'_>, proto: Proto, ids: &[&str]) -> Option<Bytes> {
         if !t.cache.enabled {
             return None;
         }
         let variant = material_variant(proto);
         let mut out = BytesMut::new();
         encode::array_header(&mut out, ids.len());
+        let mut key = Vec::with_capacity(64);
         for id in ids {
-            match t.cache.l1.get(&self.keys.material(id), &variant) {
+            self.keys.material_into(&mut key, id);
+            match t.cache.l1.get(&key, &variant) {
                 Some(hit) => out.extend_from_slice(&hit),
                 None => {
                     self.count_l1(false);
