@@ -99,10 +99,8 @@ pub fn run(
         b"MGET.MATERIAL" => {
             let ids = parse_ids(cat, args)?;
             cat.recorder.ids(&ids);
-            if idle {
-                if let Some(hit) = cat.get_from_l1(here, proto, &ids) {
-                    return Ok(replied(w, &hit));
-                }
+            if idle && cat.get_from_l1(here, &ids, w) {
+                return Ok(Outcome::Replied);
             }
             let ids = owned(&ids);
             Ok(task(cat, move |cat, ctx| async move {

@@ -29,7 +29,7 @@ use super::MaterialsError;
 use crate::command::cache::ReadInfo;
 use crate::command::{CacheLayer, WriteEffect};
 use crate::config::materials::MaterialsConfig;
-use crate::protocol::encode;
+use crate::protocol::encode::{self, ReplyWriter};
 use crate::protocol::Proto;
 use crate::store::relational::Relational;
 use crate::store::vector::Vector;
@@ -277,27 +277,32 @@ impl Catalogue {
         hit
     }
 
-    /// The `MGET.MATERIAL` reply from L1 alone, if every id is there.
-    pub fn get_from_l1(&self, t: Tiers<'_>, proto: Proto, ids: &[&str]) -> Option<Bytes> {
+    /// The `MGET.MATERIAL` reply from L1 alone, written to `w`, if every
+    /// id is there (else nothing is written). Written in place: on this
+    /// path the reply is not built apart and copied.
+    pub fn get_from_l1(&self, t: Tiers<'_>, ids: &[&str], w: &mut ReplyWriter) -> bool {
         if !t.cache.enabled {
-            return None;
+            return false;
         }
-        let variant = material_variant(proto);
-        let mut out = BytesMut::new();
-        encode::array_header(&mut out, ids.len());
+        let variant = material_variant(w.proto());
+        let mut hits = Vec::with_capacity(ids.len());
         let mut key = Vec::with_capacity(64);
         for id in ids {
             self.keys.material_into(&mut key, id);
             match t.cache.l1.get(&key, &variant) {
-                Some(hit) => out.extend_from_slice(&hit),
+                Some(hit) => hits.push(hit),
                 None => {
                     self.count_l1(false);
-                    return None;
+                    return false;
                 }
             }
         }
         self.count_l1(true);
-        Some(out.freeze())
+        w.array(ids.len());
+        for hit in &hits {
+            w.raw(hit);
+        }
+        true
     }
 
     fn count_l1(&self, hit: bool) {
