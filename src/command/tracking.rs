@@ -11,12 +11,15 @@
 //! invalidation racing the read is never lost.
 //!
 //! A write through respite is learnt of twice: from its reply (so readers
-//! hear of it before the writer's reply, as with Redis) and from Redis's
-//! push. When the push comes after a reader has read the key again, that
-//! reader is told again. The repeat is allowed (Redis's tracking may also
-//! invalidate keys a client no longer holds); suppressing it would need to
-//! know which push belongs to which write, and guessing wrong would leave a
-//! client holding a stale value.
+//! hear of it promptly) and from Redis's push, which can come late, after
+//! a reader has read the key again. The late one still goes out (a repeat
+//! is allowed: Redis's tracking may also invalidate keys a client no longer
+//! holds), but two rules keep it from costing correctness. The connection
+//! sends a push only after the replies of reads that were in flight when
+//! it arrived, as Redis orders them, so a client never caches a reply it
+//! was told about before it came; and when a read's reply goes out, its
+//! keys are remembered again, so a push that ended the tracking of a key
+//! mid-read cannot hide the next change (see `Connection::rearm`).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 

@@ -69,6 +69,8 @@ struct Current {
     started: Instant,
     /// The request, for the slow log.
     raw: Bytes,
+    /// Keys a tracking client reads with it (see [`Connection::rearm`]).
+    tracked: Vec<Bytes>,
 }
 
 /// Commands of one kind answered on the spot one after another (L1 hits,
@@ -105,6 +107,14 @@ impl Sent {
             0 => Sent::None,
             1 => Sent::of(cmds.pop()),
             _ => Sent::Many(cmds),
+        }
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, Current> {
+        match self {
+            Sent::None => [].iter(),
+            Sent::One(c) => std::slice::from_ref(c).iter(),
+            Sent::Many(v) => v.iter(),
         }
     }
 
@@ -288,7 +298,7 @@ impl Connection {
                 Wake::Flight(id, r) => {
                     self.flight_done.insert(id, r);
                 }
-                Wake::Push(push) => self.out.extend_from_slice(&push),
+                Wake::Push(push) => self.on_push(push),
                 Wake::Pinned(r) => self.on_pinned(r),
                 Wake::Idle => return "idle timeout",
                 Wake::Shutdown => self.closing = true,
@@ -496,6 +506,7 @@ impl Connection {
             cmd,
             started: self.read_at,
             raw,
+            tracked: Vec::new(),
         });
         let failed = matches!(self.scratch.first(), Some(b'-' | b'!'));
         match outcome {
@@ -631,9 +642,7 @@ impl Connection {
     /// A read by a client that respite tracks, which L1 does not serve: its
     /// keys are remembered, and it goes upstream tracked.
     fn read_tracked(&mut self, req: Request, keys: &[Bytes]) {
-        for key in keys {
-            self.ctx.cache.clients.remember(self.session.id(), key);
-        }
+        self.remember(keys);
         if self.switches_connection(false) {
             // Dispatched again once the dedicated connection's replies are
             // in (and counted then).
@@ -642,6 +651,56 @@ impl Connection {
             return;
         }
         self.send_job(cache::pass_tracked(&req.raw, self.mux_tx.clone()));
+    }
+
+    /// A tracking client is about to read `keys`: remembered before the
+    /// read, so an invalidation racing it still reaches the client, and
+    /// kept with the command, to be remembered again when its reply is out.
+    fn remember(&mut self, keys: &[Bytes]) {
+        let id = self.session.id();
+        for key in keys {
+            self.ctx.cache.clients.remember(id, key);
+            if let Some(c) = self.current.as_mut() {
+                c.tracked.push(key.clone());
+            }
+        }
+    }
+
+    /// The replies of `sent` are going out: remember its tracked keys again.
+    /// An invalidation that arrived while a read was in flight may be for
+    /// a write the read already saw (Redis's push for a write through
+    /// respite can come late); it was told to the client after this reply
+    /// ([`Connection::on_push`]) and ended the client's tracking of the key,
+    /// so without this, the client would keep the value it is about to
+    /// cache and miss the next change. At worst this costs an extra push.
+    fn rearm(&self, sent: &Sent) {
+        if !self.session.client_tracking {
+            return;
+        }
+        let id = self.session.id();
+        for c in sent.iter() {
+            for key in &c.tracked {
+                self.ctx.cache.clients.remember(id, key);
+            }
+        }
+    }
+
+    /// An invalidation push for this client: behind the replies of reads
+    /// already in flight, as Redis orders pushes after the replies of
+    /// commands it ran before the write (so a client never caches a reply
+    /// after being told it was stale), but never behind a command that can
+    /// block for long (a blocking pop, a stream of pushes).
+    fn on_push(&mut self, push: Bytes) {
+        let at = self
+            .slots
+            .iter()
+            .position(|s| matches!(s, Slot::Pinned(_, _, true) | Slot::Stream))
+            .unwrap_or(self.slots.len());
+        if at == 0 {
+            self.out.extend_from_slice(&push);
+        } else {
+            self.slots.insert(at, Slot::Ready(push));
+        }
     }
 
     /// Whether sending on the dedicated (`pinned`) or the multiplexed
@@ -683,11 +742,7 @@ impl Connection {
     async fn read_cached(&mut self, req: Request, read: CacheRead) {
         let tracking = self.session.client_tracking;
         if tracking {
-            // Remember before reading, so an invalidation racing the read
-            // still reaches the client.
-            for key in read_keys(&read) {
-                self.ctx.cache.clients.remember(self.session.id(), key);
-            }
+            self.remember(read_keys(&read));
         }
         let busy =
             self.writes_outstanding > 0 || self.batch_effect.is_write() || self.outstanding_pinned;
@@ -979,6 +1034,7 @@ impl Connection {
             }
             _ => (0, WriteEffect::None, Sent::None),
         };
+        self.rearm(&sent);
         self.observe_replies(sent, &result);
         if effect.is_write() {
             self.ctx.cache.apply_write(&effect);

@@ -115,3 +115,36 @@ async fn tracking_info_and_off() {
         "no push once tracking is off"
     );
 }
+
+/// A push that arrives while a read is in flight goes out after that
+/// read's reply, as Redis orders them (the write ran after the read): a
+/// client that caches the reply must then be told to drop it. The read is
+/// a 64 MiB value, still streaming through respite when the write lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_never_overtakes_a_reply_in_flight() {
+    let (redis, proxy) = start(|_| {}).await;
+    proxy.wait_tracking().await;
+    let big = vec![b'x'; 64 << 20];
+    redis.set("big", &big).await;
+    redis.set("k", b"v1").await;
+    let mut t = tracking_client(&proxy).await;
+    assert_eq!(t.call(&[b"GET", b"k"]).await, "$2\r\nv1\r\n");
+
+    t.cmd(&[b"GET", b"big"]).await;
+    // Write only once respite has sent the read on (a write before it
+    // would rightly be pushed first).
+    let mut info = proxy.raw().await;
+    let sent = eventually(READY_BOUND, async || {
+        info_field(&mut info, "upstream", "upstream_in_flight").await > 0
+    })
+    .await;
+    assert!(sent, "GET big never went upstream");
+    redis.set("k", b"v2").await;
+    let first = t.reply().await.expect("the GET reply");
+    assert!(
+        first.starts_with(b"$67108864\r\n"),
+        "a push overtook the reply in flight: {:?}",
+        String::from_utf8_lossy(&first[..first.len().min(64)])
+    );
+    assert_eq!(t.next().await, PUSH_K);
+}

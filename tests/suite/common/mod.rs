@@ -496,8 +496,9 @@ impl Raw {
     /// The next reply as text, passing over repeats of the invalidation
     /// `push`. respite learns of a write through it twice (from the write's
     /// reply and from Redis's push); when Redis's push arrives after the
-    /// client read the key again, the client is told again. The tracking
-    /// contract allows such a repeat; any other reply is returned.
+    /// client read the key again, the client is told again (after that
+    /// read's reply). The tracking contract allows such a repeat; any other
+    /// reply is returned.
     pub async fn next_past(&mut self, push: &str) -> String {
         loop {
             let r = self.next().await;
