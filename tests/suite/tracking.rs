@@ -148,3 +148,17 @@ async fn a_push_never_overtakes_a_reply_in_flight() {
     );
     assert_eq!(t.next().await, PUSH_K);
 }
+
+/// A client that writes a key it read hears of it after its write's
+/// reply, in the order Redis 7 uses (`+OK`, then the push).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_own_write_is_pushed_after_its_reply() {
+    let (redis, proxy) = start(|_| {}).await;
+    proxy.wait_tracking().await;
+    redis.set("k", b"v1").await;
+    let mut t = tracking_client(&proxy).await;
+    assert_eq!(t.call(&[b"GET", b"k"]).await, "$2\r\nv1\r\n");
+    assert_eq!(t.call(&[b"SET", b"k", b"v2"]).await, "+OK\r\n");
+    assert_eq!(t.next().await, PUSH_K);
+    assert_eq!(t.call_past(&[b"GET", b"k"], PUSH_K).await, "$2\r\nv2\r\n");
+}
