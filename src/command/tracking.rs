@@ -14,12 +14,11 @@
 //! hear of it promptly) and from Redis's push, which can come late, after
 //! a reader has read the key again. The late one still goes out (a repeat
 //! is allowed: Redis's tracking may also invalidate keys a client no longer
-//! holds), but two rules keep it from costing correctness. The connection
-//! sends a push only after the replies of reads that were in flight when
-//! it arrived, as Redis orders them, so a client never caches a reply it
-//! was told about before it came; and when a read's reply goes out, its
-//! keys are remembered again, so a push that ended the tracking of a key
-//! mid-read cannot hide the next change (see `Connection::rearm`).
+//! holds) and ends the tracking of the key as any push does. It cannot
+//! cost correctness because the connection sends a push only after the
+//! replies of reads in flight when it arrived, as Redis orders them
+//! (`Connection::on_push`): the client caches the reply, then drops it,
+//! and reads the key again (tracked again) when it next needs it.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 

@@ -69,8 +69,6 @@ struct Current {
     started: Instant,
     /// The request, for the slow log.
     raw: Bytes,
-    /// Keys a tracking client reads with it (see [`Connection::rearm`]).
-    tracked: Vec<Bytes>,
 }
 
 /// Commands of one kind answered on the spot one after another (L1 hits,
@@ -107,14 +105,6 @@ impl Sent {
             0 => Sent::None,
             1 => Sent::of(cmds.pop()),
             _ => Sent::Many(cmds),
-        }
-    }
-
-    fn iter(&self) -> std::slice::Iter<'_, Current> {
-        match self {
-            Sent::None => [].iter(),
-            Sent::One(c) => std::slice::from_ref(c).iter(),
-            Sent::Many(v) => v.iter(),
         }
     }
 
@@ -506,7 +496,6 @@ impl Connection {
             cmd,
             started: self.read_at,
             raw,
-            tracked: Vec::new(),
         });
         let failed = matches!(self.scratch.first(), Some(b'-' | b'!'));
         match outcome {
@@ -654,42 +643,22 @@ impl Connection {
     }
 
     /// A tracking client is about to read `keys`: remembered before the
-    /// read, so an invalidation racing it still reaches the client, and
-    /// kept with the command, to be remembered again when its reply is out.
-    fn remember(&mut self, keys: &[Bytes]) {
+    /// read, so an invalidation racing it still reaches the client (after
+    /// the read's reply: see [`Connection::on_push`]).
+    fn remember(&self, keys: &[Bytes]) {
         let id = self.session.id();
         for key in keys {
             self.ctx.cache.clients.remember(id, key);
-            if let Some(c) = self.current.as_mut() {
-                c.tracked.push(key.clone());
-            }
-        }
-    }
-
-    /// The replies of `sent` are going out: remember its tracked keys again.
-    /// An invalidation that arrived while a read was in flight may be for
-    /// a write the read already saw (Redis's push for a write through
-    /// respite can come late); it was told to the client after this reply
-    /// ([`Connection::on_push`]) and ended the client's tracking of the key,
-    /// so without this, the client would keep the value it is about to
-    /// cache and miss the next change. At worst this costs an extra push.
-    fn rearm(&self, sent: &Sent) {
-        if !self.session.client_tracking {
-            return;
-        }
-        let id = self.session.id();
-        for c in sent.iter() {
-            for key in &c.tracked {
-                self.ctx.cache.clients.remember(id, key);
-            }
         }
     }
 
     /// An invalidation push for this client: behind the replies of reads
     /// already in flight, as Redis orders pushes after the replies of
-    /// commands it ran before the write (so a client never caches a reply
-    /// after being told it was stale), but never behind a command that can
-    /// block for long (a blocking pop, a stream of pushes).
+    /// commands it ran before the write, so a client never caches a reply
+    /// after being told it was stale (a push for a write the read already
+    /// saw then costs one needless eviction, never a stale value). Never
+    /// behind a command that can block for long (a blocking pop, a stream
+    /// of pushes): no read is in flight behind one, reads wait for it.
     fn on_push(&mut self, push: Bytes) {
         let at = self
             .slots
@@ -1034,7 +1003,6 @@ impl Connection {
             }
             _ => (0, WriteEffect::None, Sent::None),
         };
-        self.rearm(&sent);
         self.observe_replies(sent, &result);
         if effect.is_write() {
             self.ctx.cache.apply_write(&effect);
