@@ -241,18 +241,9 @@ async fn probe_stores(ctx: &Ctx) -> Vec<Component> {
     };
     let started = Instant::now();
     let results = cat.ping_stores(PROBE_BOUND).await;
-    let names = [
-        (
-            "relational_store",
-            crate::store::RelationalStore::name(cat.relational()),
-        ),
-        (
-            "vector_store",
-            crate::store::VectorStore::name(cat.vector()),
-        ),
-    ];
-    names
+    ["relational_store", "vector_store"]
         .into_iter()
+        .zip(cat.store_kinds())
         .zip(results)
         .map(|((name, kind), r)| {
             let last = ctx.materials.counters.stores.snapshot(kind).last_latency_us;

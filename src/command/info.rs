@@ -368,14 +368,7 @@ fn backends(ctx: &Ctx, out: &mut String) {
         field(out, "backends_status", "unavailable");
         return;
     };
-    let stores = [
-        (
-            "relational",
-            crate::store::RelationalStore::name(cat.relational()),
-        ),
-        ("vector", crate::store::VectorStore::name(cat.vector())),
-    ];
-    for (role, name) in stores {
+    for (role, name) in ["relational", "vector"].into_iter().zip(cat.store_kinds()) {
         let b = ctx.materials.counters.stores.snapshot(name);
         let status = match b.last_ok {
             None => "unknown",
@@ -473,16 +466,9 @@ fn materials(ctx: &Ctx, out: &mut String) {
         if open.is_ok() { "ok" } else { "unavailable" },
     );
     if let Ok(cat) = open {
-        field(
-            out,
-            "materials_relational",
-            crate::store::RelationalStore::name(cat.relational()),
-        );
-        field(
-            out,
-            "materials_vector",
-            crate::store::VectorStore::name(cat.vector()),
-        );
+        let [relational, vector] = cat.store_kinds();
+        field(out, "materials_relational", relational);
+        field(out, "materials_vector", vector);
         field(out, "materials_coalesced", cat.coalesced());
     }
     for (name, v) in [

@@ -231,6 +231,14 @@ impl Catalogue {
         &self.vector
     }
 
+    /// The kinds of the two stores (`postgres`/`sqlite`, `qdrant`/
+    /// `qdrant-edge`): relational, then vector, as [`Self::ping_stores`]
+    /// answers. INFO and HEALTH label the stores with these.
+    pub fn store_kinds(&self) -> [&'static str; 2] {
+        use crate::store::{RelationalStore, VectorStore};
+        [self.relational.name(), self.vector.name()]
+    }
+
     /// Ping both stores at once, each bounded by `bound`: relational, then
     /// vector. For health reports and the `store_up` metric.
     pub async fn ping_stores(&self, bound: Duration) -> [Result<(), StoreError>; 2] {
